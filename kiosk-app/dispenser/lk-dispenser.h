@@ -27,6 +27,10 @@ typedef enum
   LK_DISPENSER_ERROR_MOTION,       /* a motion ended in jam, dispense or capture error */
   LK_DISPENSER_ERROR_TIMEOUT,      /* a motion did not finish before its deadline */
   LK_DISPENSER_ERROR_CONFIG,       /* bad port name, address or baud rate */
+  LK_DISPENSER_ERROR_JAM,          /* jam or overlapped cards */
+  LK_DISPENSER_ERROR_EMPTY,        /* the hopper is empty */
+  LK_DISPENSER_ERROR_REJECT_FULL,  /* the reject box is full */
+  LK_DISPENSER_ERROR_CANCELLED,
 } LkDispenserError;
 
 GQuark lk_dispenser_error_quark (void);
