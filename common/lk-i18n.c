@@ -78,8 +78,17 @@ lk_i18n_init (const char *language)
   if (!locale_ok || current == NULL ||
       g_str_equal (current, "C") || g_str_equal (current, "POSIX"))
     {
-      if (setlocale (LC_ALL, "C.UTF-8") == NULL)
-        setlocale (LC_ALL, "C.utf8");
+      const char *fallback = "C.UTF-8";
+
+      if (setlocale (LC_ALL, fallback) == NULL)
+        {
+          fallback = "C.utf8";
+          setlocale (LC_ALL, fallback);
+        }
+
+      /* gtk_init () calls setlocale (LC_ALL, "") again: make that call land on the same
+       * locale instead of falling back to "C", where LANGUAGE would be ignored. */
+      g_setenv ("LC_ALL", fallback, TRUE);
     }
 
   if (language != NULL && *language != '\0')

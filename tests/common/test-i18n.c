@@ -83,6 +83,16 @@ sub_default_is_chinese (void)
 }
 
 static void
+sub_survives_gtk_setlocale (void)
+{
+  /* gtk_init () runs setlocale (LC_ALL, "") after the program's own set-up. */
+  clear_locale_environment ();
+  lk_i18n_init (NULL);
+  g_assert_nonnull (setlocale (LC_ALL, ""));
+  expect (MSGSTR);
+}
+
+static void
 sub_c_locale_is_chinese (void)
 {
   clear_locale_environment ();
@@ -158,6 +168,7 @@ main (int   argc,
   g_test_add_func ("/common/i18n/" name "/subprocess", func);
 
   ADD_CASE ("default-is-chinese", sub_default_is_chinese);
+  ADD_CASE ("survives-gtk-setlocale", sub_survives_gtk_setlocale);
   ADD_CASE ("c-locale-is-chinese", sub_c_locale_is_chinese);
   ADD_CASE ("language-zh", sub_language_zh);
   ADD_CASE ("language-en", sub_language_en);
