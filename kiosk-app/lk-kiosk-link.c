@@ -486,7 +486,7 @@ on_heartbeat_cb (gpointer user_data)
 
   if (silent_ms >= self->timing.heartbeat_deadline_ms)
     {
-      g_warning ("link: nothing from the server for %" G_GINT64_FORMAT " ms; reconnecting",
+      g_message ("link: nothing from the server for %" G_GINT64_FORMAT " ms; reconnecting",
                  silent_ms);
       self->heartbeat_id = 0;
       drop_connection (self, TRUE);
