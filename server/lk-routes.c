@@ -1,0 +1,197 @@
+/* lk-routes.c: the route table, body limits, the web page and the JSON 404
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "lingka-server"
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gi18n.h>
+
+#include "lk-server-config.h"
+#include "lk-http.h"
+#include "lk-routes.h"
+
+#ifdef LK_HAVE_WEB
+#include "lingka-web-resources.h"
+#endif
+#ifdef LK_HAVE_KIOSK_WS
+#include "lk-kiosk-ws.h"
+#endif
+#ifdef LK_HAVE_EVENTS_WS
+#include "lk-events-ws.h"
+#endif
+#ifdef LK_HAVE_API_KIOSKS
+#include "lk-api-kiosks.h"
+#endif
+
+#define WEB_RESOURCE_PREFIX "/cn/lingka/web"
+
+typedef struct
+{
+  LkServer    *server;
+  LkRouteFunc  func;
+  gsize        max_body_bytes;
+} Route;
+
+typedef struct
+{
+  gsize limit;
+  gsize received;
+} BodyGuard;
+
+static void
+body_guard_free (gpointer  data,
+                 GClosure *closure)
+{
+  g_free (data);
+}
+
+static void
+on_body_chunk_cb (SoupServerMessage *msg,
+                  GBytes            *chunk,
+                  gpointer           user_data)
+{
+  BodyGuard *guard = user_data;
+
+  guard->received += g_bytes_get_size (chunk);
+  if (guard->received > guard->limit)
+    {
+      /* A chunked body without Content-Length that grows past the limit: stop reading it. */
+      g_autoptr(GIOStream) stream = soup_server_message_steal_connection (msg);
+
+      g_signal_handlers_disconnect_by_data (msg, guard);
+      if (stream != NULL)
+        g_io_stream_close (stream, NULL, NULL);
+    }
+}
+
+static void
+early_cb (SoupServer        *soup,
+          SoupServerMessage *msg,
+          const char        *path,
+          GHashTable        *query,
+          gpointer           user_data)
+{
+  Route *route = user_data;
+  SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
+  goffset length;
+  BodyGuard *guard;
+
+  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
+    {
+      length = soup_message_headers_get_content_length (headers);
+      if (length > (goffset) route->max_body_bytes)
+        lk_http_reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "payload_too_large",
+                             _("The body is too large"), NULL);
+      return;
+    }
+  if (soup_message_headers_get_encoding (headers) != SOUP_ENCODING_CHUNKED)
+    return;
+  guard = g_new0 (BodyGuard, 1);
+  guard->limit = route->max_body_bytes;
+  g_signal_connect_data (msg, "got-chunk", G_CALLBACK (on_body_chunk_cb), guard,
+                         body_guard_free, 0);
+}
+
+static void
+route_cb (SoupServer        *soup,
+          SoupServerMessage *msg,
+          const char        *path,
+          GHashTable        *query,
+          gpointer           user_data)
+{
+  Route *route = user_data;
+
+  route->func (route->server, msg, path, query);
+}
+
+void
+lk_routes_add (LkServer    *server,
+               SoupServer  *soup,
+               const char  *path,
+               gsize        max_body_bytes,
+               LkRouteFunc  func)
+{
+  Route *route = g_new0 (Route, 1);
+
+  route->server = server;
+  route->func = func;
+  route->max_body_bytes = max_body_bytes;
+  soup_server_add_early_handler (soup, path, early_cb, route, NULL);
+  soup_server_add_handler (soup, path, route_cb, route, g_free);
+}
+
+static const char *
+content_type_for (const char *path)
+{
+  if (g_str_has_suffix (path, ".html"))
+    return "text/html; charset=utf-8";
+  if (g_str_has_suffix (path, ".js"))
+    return "text/javascript; charset=utf-8";
+  if (g_str_has_suffix (path, ".css"))
+    return "text/css; charset=utf-8";
+  if (g_str_has_suffix (path, ".svg"))
+    return "image/svg+xml";
+  if (g_str_has_suffix (path, ".png"))
+    return "image/png";
+  if (g_str_has_suffix (path, ".json"))
+    return "application/json";
+  return "application/octet-stream";
+}
+
+/* The parents' web page from the GResource, and the JSON 404 for everything else. */
+static void
+fallback_cb (LkServer          *server,
+             SoupServerMessage *msg,
+             const char        *path,
+             GHashTable        *query)
+{
+  const char *method = soup_server_message_get_method (msg);
+  g_autofree char *resource = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+
+  if (!g_str_has_prefix (path, "/api/")
+      && (g_str_equal (method, "GET") || g_str_equal (method, "HEAD"))
+      && strstr (path, "..") == NULL)
+    {
+      resource = g_strconcat (WEB_RESOURCE_PREFIX, g_str_equal (path, "/") ? "/index.html" : path, NULL);
+#ifdef LK_HAVE_WEB
+      bytes = g_resource_lookup_data (lk_web_get_resource (), resource, 0, NULL);
+#endif
+    }
+  if (bytes != NULL)
+    {
+      SoupMessageHeaders *headers = soup_server_message_get_response_headers (msg);
+
+      soup_message_headers_replace (headers, "X-Content-Type-Options", "nosniff");
+      soup_message_headers_replace (headers, "Cache-Control", "no-cache");
+      soup_message_headers_replace (headers, "Content-Security-Policy",
+                                    "default-src 'self'; frame-ancestors 'none'");
+      soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+      soup_server_message_set_response (msg, content_type_for (resource), SOUP_MEMORY_COPY,
+                                        g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+      return;
+    }
+  lk_http_reply_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", _("There is nothing here"), NULL);
+}
+
+void
+lk_routes_register (LkServer   *server,
+                    SoupServer *soup)
+{
+  lk_routes_add (server, soup, NULL, LK_JSON_MAX_BYTES, fallback_cb);
+
+  lk_api_auth_register (server, soup);
+
+#ifdef LK_HAVE_KIOSK_WS
+  lk_kiosk_ws_register (server, soup);
+#endif
+#ifdef LK_HAVE_EVENTS_WS
+  lk_events_ws_register (server, soup);
+#endif
+#ifdef LK_HAVE_API_KIOSKS
+  lk_api_kiosks_register (server, soup);
+#endif
+}

@@ -1,0 +1,656 @@
+/* lk-store.c: connections, migrations, transactions, backup
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "lingka-store"
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+
+#include "lingka-server-resources.h"
+#include "lk-log.h"
+#include "lk-store-private.h"
+
+#define BUSY_TIMEOUT_MS 5000
+#define MIGRATIONS_PATH "/cn/lingka/server/migrations"
+#define BACKUP_PAGES_PER_STEP 256
+
+typedef struct
+{
+  sqlite3    *db;
+  GHashTable *statements;   /* SQL text → sqlite3_stmt, finalized with the connection */
+} LkConnection;
+
+struct _LkStore
+{
+  GObject     parent_instance;
+
+  char       *path;
+  char       *synchronous;
+  gboolean    read_only;
+  int         schema_version;
+
+  GMutex      lock;
+  GHashTable *connections;  /* GThread* → LkConnection* */
+};
+
+G_DEFINE_FINAL_TYPE (LkStore, lk_store, G_TYPE_OBJECT)
+
+G_DEFINE_QUARK (lk-store-error-quark, lk_store_error)
+
+static void
+statement_free (gpointer data)
+{
+  sqlite3_finalize (data);
+}
+
+static void
+lk_connection_free (LkConnection *conn)
+{
+  g_clear_pointer (&conn->statements, g_hash_table_unref);
+  if (conn->db != NULL)
+    sqlite3_close_v2 (conn->db);
+  g_free (conn);
+}
+
+static gboolean
+exec_sql (sqlite3     *db,
+          const char  *sql,
+          GError     **error)
+{
+  char *message = NULL;
+  int rc;
+
+  rc = sqlite3_exec (db, sql, NULL, NULL, &message);
+  if (rc != SQLITE_OK)
+    {
+      g_set_error (error, LK_STORE_ERROR,
+                   rc == SQLITE_BUSY ? LK_STORE_ERROR_BUSY : LK_STORE_ERROR_FAILED,
+                   "%s", message != NULL ? message : sqlite3_errstr (rc));
+      sqlite3_free (message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static LkConnection *
+open_connection (LkStore  *self,
+                 GError  **error)
+{
+  LkConnection *conn;
+  g_autofree char *pragmas = NULL;
+  int flags;
+  int rc;
+
+  conn = g_new0 (LkConnection, 1);
+  conn->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                            statement_free);
+  flags = SQLITE_OPEN_NOMUTEX
+          | (self->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  rc = sqlite3_open_v2 (self->path, &conn->db, flags, NULL);
+  if (rc != SQLITE_OK)
+    {
+      g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED,
+                   "Cannot open %s: %s", self->path,
+                   conn->db != NULL ? sqlite3_errmsg (conn->db) : sqlite3_errstr (rc));
+      lk_connection_free (conn);
+      return NULL;
+    }
+  sqlite3_busy_timeout (conn->db, BUSY_TIMEOUT_MS);
+  sqlite3_extended_result_codes (conn->db, 0);
+
+  /* Checkpoints run on the maintenance timer, off the request path (MEASURED.md, 7). */
+  pragmas = g_strdup_printf ("PRAGMA foreign_keys = ON;"
+                             "PRAGMA synchronous = %s;"
+                             "PRAGMA wal_autocheckpoint = %d;",
+                             self->synchronous,
+                             self->read_only ? 1000 : 0);
+  if (!exec_sql (conn->db, pragmas, error))
+    {
+      lk_connection_free (conn);
+      return NULL;
+    }
+  return conn;
+}
+
+static LkConnection *
+get_connection (LkStore  *self,
+                GError  **error)
+{
+  GThread *thread = g_thread_self ();
+  LkConnection *conn;
+
+  g_mutex_lock (&self->lock);
+  conn = g_hash_table_lookup (self->connections, thread);
+  g_mutex_unlock (&self->lock);
+  if (conn != NULL)
+    return conn;
+
+  conn = open_connection (self, error);
+  if (conn == NULL)
+    return NULL;
+
+  g_mutex_lock (&self->lock);
+  g_hash_table_insert (self->connections, thread, conn);
+  g_mutex_unlock (&self->lock);
+  return conn;
+}
+
+static int
+migration_number (const char *name)
+{
+  return (int) g_ascii_strtoll (name, NULL, 10);
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return migration_number (*(const char **) a) - migration_number (*(const char **) b);
+}
+
+static gboolean
+run_migrations (LkStore  *self,
+                GError  **error)
+{
+  g_auto(GStrv) children = NULL;
+  g_autoptr(GPtrArray) names = NULL;
+  sqlite3 *db;
+  int version = 0;
+
+  db = lk_store_db (self, error);
+  if (db == NULL)
+    return FALSE;
+  if (!exec_sql (db, "PRAGMA journal_mode = WAL;", error))
+    return FALSE;
+
+  {
+    g_autoptr(LkStmt) stmt = lk_store_prepare (self, "PRAGMA user_version", error);
+    if (stmt == NULL)
+      return FALSE;
+    if (sqlite3_step (stmt) == SQLITE_ROW)
+      version = sqlite3_column_int (stmt, 0);
+  }
+
+  children = g_resource_enumerate_children (lk_server_get_resource (), MIGRATIONS_PATH, 0, error);
+  if (children == NULL)
+    return FALSE;
+  names = g_ptr_array_new ();
+  for (guint i = 0; children[i] != NULL; i++)
+    if (g_str_has_suffix (children[i], ".sql") && migration_number (children[i]) > 0)
+      g_ptr_array_add (names, children[i]);
+  g_ptr_array_sort (names, compare_names);
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *name = g_ptr_array_index (names, i);
+      int number = migration_number (name);
+      g_autofree char *path = NULL;
+      g_autofree char *set_version = NULL;
+      g_autoptr(GBytes) bytes = NULL;
+      g_autofree char *sql = NULL;
+      gsize len;
+
+      if (number <= version)
+        continue;
+      path = g_build_path ("/", MIGRATIONS_PATH, name, NULL);
+      bytes = g_resource_lookup_data (lk_server_get_resource (), path, 0, error);
+      if (bytes == NULL)
+        return FALSE;
+      sql = g_strndup (g_bytes_get_data (bytes, &len), g_bytes_get_size (bytes));
+
+      if (!lk_store_begin_immediate (self, error))
+        return FALSE;
+      set_version = g_strdup_printf ("PRAGMA user_version = %d;", number);
+      if (!exec_sql (db, sql, error) || !exec_sql (db, set_version, error)
+          || !lk_store_commit (self, error))
+        {
+          lk_store_rollback (self);
+          g_prefix_error (error, "Migration %s: ", name);
+          return FALSE;
+        }
+      version = number;
+      lk_log_event (G_LOG_LEVEL_INFO, "Applied a migration", "LK_MIGRATION", name, NULL);
+    }
+  self->schema_version = version;
+  return TRUE;
+}
+
+static void
+lk_store_finalize (GObject *object)
+{
+  LkStore *self = (LkStore *) object;
+
+  g_clear_pointer (&self->connections, g_hash_table_unref);
+  g_mutex_clear (&self->lock);
+  g_clear_pointer (&self->path, g_free);
+  g_clear_pointer (&self->synchronous, g_free);
+
+  G_OBJECT_CLASS (lk_store_parent_class)->finalize (object);
+}
+
+static void
+lk_store_class_init (LkStoreClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = lk_store_finalize;
+}
+
+static void
+lk_store_init (LkStore *self)
+{
+  g_mutex_init (&self->lock);
+  self->connections = g_hash_table_new_full (NULL, NULL, NULL,
+                                             (GDestroyNotify) lk_connection_free);
+}
+
+LkStore *
+lk_store_new (const char  *path,
+              const char  *synchronous,
+              GError     **error)
+{
+  g_autoptr(LkStore) self = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+
+  if (synchronous == NULL)
+    synchronous = "NORMAL";
+  if (g_ascii_strcasecmp (synchronous, "FULL") != 0 && g_ascii_strcasecmp (synchronous, "NORMAL") != 0)
+    {
+      g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED,
+                   "synchronous must be FULL or NORMAL, not “%s”", synchronous);
+      return NULL;
+    }
+
+  self = g_object_new (LK_TYPE_STORE, NULL);
+  self->path = g_strdup (path);
+  self->synchronous = g_ascii_strup (synchronous, -1);
+  if (!run_migrations (self, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+LkStore *
+lk_store_new_read_only (const char  *path,
+                        GError     **error)
+{
+  g_autoptr(LkStore) self = NULL;
+
+  if (!g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND, "No database at %s", path);
+      return NULL;
+    }
+  self = g_object_new (LK_TYPE_STORE, NULL);
+  self->path = g_strdup (path);
+  self->synchronous = g_strdup ("NORMAL");
+  self->read_only = TRUE;
+  if (lk_store_db (self, error) == NULL)
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+const char *
+lk_store_get_path (LkStore *self)
+{
+  g_return_val_if_fail (LK_IS_STORE (self), NULL);
+  return self->path;
+}
+
+int
+lk_store_get_schema_version (LkStore *self)
+{
+  g_return_val_if_fail (LK_IS_STORE (self), 0);
+  return self->schema_version;
+}
+
+/* --- private API --- */
+
+sqlite3 *
+lk_store_db (LkStore  *self,
+             GError  **error)
+{
+  LkConnection *conn = get_connection (self, error);
+
+  return conn != NULL ? conn->db : NULL;
+}
+
+LkStmt *
+lk_store_prepare (LkStore     *self,
+                  const char  *sql,
+                  GError     **error)
+{
+  LkConnection *conn;
+  sqlite3_stmt *stmt;
+  int rc;
+
+  conn = get_connection (self, error);
+  if (conn == NULL)
+    return NULL;
+
+  stmt = g_hash_table_lookup (conn->statements, sql);
+  if (stmt != NULL)
+    {
+      sqlite3_reset (stmt);
+      sqlite3_clear_bindings (stmt);
+      return stmt;
+    }
+
+  rc = sqlite3_prepare_v3 (conn->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+  if (rc != SQLITE_OK)
+    {
+      g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED,
+                   "Cannot prepare statement: %s", sqlite3_errmsg (conn->db));
+      return NULL;
+    }
+  g_hash_table_insert (conn->statements, g_strdup (sql), stmt);
+  return stmt;
+}
+
+gboolean
+lk_store_set_error (LkStore     *self,
+                    GError     **error,
+                    int          rc,
+                    const char  *what)
+{
+  sqlite3 *db = lk_store_db (self, NULL);
+  int code;
+
+  switch (rc & 0xff)
+    {
+    case SQLITE_CONSTRAINT:
+      code = LK_STORE_ERROR_CONFLICT;
+      break;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      code = LK_STORE_ERROR_BUSY;
+      break;
+    default:
+      code = LK_STORE_ERROR_FAILED;
+      break;
+    }
+  g_set_error (error, LK_STORE_ERROR, code, "%s: %s", what,
+               db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
+  return FALSE;
+}
+
+gboolean
+lk_store_step_done (LkStore  *self,
+                    LkStmt   *stmt,
+                    GError  **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+    return TRUE;
+  return lk_store_set_error (self, error, rc, "Statement failed");
+}
+
+gboolean
+lk_store_begin_immediate (LkStore  *self,
+                          GError  **error)
+{
+  g_autoptr(LkStmt) stmt = lk_store_prepare (self, "BEGIN IMMEDIATE", error);
+
+  return stmt != NULL && lk_store_step_done (self, stmt, error);
+}
+
+gboolean
+lk_store_begin (LkStore  *self,
+                GError  **error)
+{
+  g_autoptr(LkStmt) stmt = lk_store_prepare (self, "BEGIN", error);
+
+  return stmt != NULL && lk_store_step_done (self, stmt, error);
+}
+
+gboolean
+lk_store_commit (LkStore  *self,
+                 GError  **error)
+{
+  g_autoptr(LkStmt) stmt = lk_store_prepare (self, "COMMIT", error);
+
+  return stmt != NULL && lk_store_step_done (self, stmt, error);
+}
+
+void
+lk_store_rollback (LkStore *self)
+{
+  sqlite3 *db = lk_store_db (self, NULL);
+
+  if (db != NULL && !sqlite3_get_autocommit (db))
+    exec_sql (db, "ROLLBACK", NULL);
+}
+
+void
+lk_stmt_bind_text (LkStmt     *stmt,
+                   int         index,
+                   const char *text)
+{
+  if (text == NULL)
+    sqlite3_bind_null (stmt, index);
+  else
+    sqlite3_bind_text (stmt, index, text, -1, SQLITE_TRANSIENT);
+}
+
+char *
+lk_stmt_dup_text (LkStmt *stmt,
+                  int     column)
+{
+  const unsigned char *text = sqlite3_column_text (stmt, column);
+
+  return text != NULL ? g_strdup ((const char *) text) : NULL;
+}
+
+const char *
+lk_stmt_text (LkStmt *stmt,
+              int     column)
+{
+  const unsigned char *text = sqlite3_column_text (stmt, column);
+
+  return text != NULL ? (const char *) text : "";
+}
+
+gboolean
+lk_store_audit_in_tx (LkStore     *self,
+                      gint64       user_id,
+                      const char  *action,
+                      gint64       school_id,
+                      const char  *target,
+                      const char  *detail,
+                      GError     **error)
+{
+  g_autoptr(LkStmt) stmt = NULL;
+
+  stmt = lk_store_prepare (self,
+                           "INSERT INTO audit_log (at, user_id, action, school_id, target, detail) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5, ?6)", error);
+  if (stmt == NULL)
+    return FALSE;
+  sqlite3_bind_int64 (stmt, 1, g_get_real_time () / G_USEC_PER_SEC);
+  if (user_id > 0)
+    sqlite3_bind_int64 (stmt, 2, user_id);
+  lk_stmt_bind_text (stmt, 3, action);
+  if (school_id > 0)
+    sqlite3_bind_int64 (stmt, 4, school_id);
+  lk_stmt_bind_text (stmt, 5, target);
+  lk_stmt_bind_text (stmt, 6, detail);
+  return lk_store_step_done (self, stmt, error);
+}
+
+void
+lk_store_audit (LkStore     *self,
+                gint64       user_id,
+                const char  *action,
+                gint64       school_id,
+                const char  *target,
+                const char  *detail)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (!lk_store_begin_immediate (self, &error)
+      || !lk_store_audit_in_tx (self, user_id, action, school_id, target, detail, &error)
+      || !lk_store_commit (self, &error))
+    {
+      lk_store_rollback (self);
+      g_warning ("Cannot write the audit log (%s): %s", action, error->message);
+    }
+}
+
+/* --- maintenance --- */
+
+gboolean
+lk_store_backup (LkStore     *self,
+                 const char  *dest_path,
+                 GError     **error)
+{
+  g_autofree char *part = NULL;
+  sqlite3 *src;
+  sqlite3 *dest = NULL;
+  sqlite3_backup *backup;
+  int rc;
+
+  g_return_val_if_fail (LK_IS_STORE (self), FALSE);
+
+  src = lk_store_db (self, error);
+  if (src == NULL)
+    return FALSE;
+
+  part = g_strconcat (dest_path, ".part", NULL);
+  g_unlink (part);
+  rc = sqlite3_open_v2 (part, &dest, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  if (rc != SQLITE_OK)
+    {
+      g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED, "Cannot create %s: %s", part,
+                   dest != NULL ? sqlite3_errmsg (dest) : sqlite3_errstr (rc));
+      sqlite3_close (dest);
+      return FALSE;
+    }
+
+  /* One read transaction on the source for the whole copy: every step sees the same snapshot,
+   * so writers (WAL) go on and the copy never restarts. */
+  if (!exec_sql (src, "BEGIN; SELECT count(*) FROM sqlite_master;", error))
+    {
+      sqlite3_close (dest);
+      g_unlink (part);
+      return FALSE;
+    }
+
+  backup = sqlite3_backup_init (dest, "main", src, "main");
+  if (backup == NULL)
+    {
+      g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED, "Cannot start the backup: %s",
+                   sqlite3_errmsg (dest));
+      exec_sql (src, "COMMIT", NULL);
+      sqlite3_close (dest);
+      g_unlink (part);
+      return FALSE;
+    }
+  do
+    {
+      rc = sqlite3_backup_step (backup, BACKUP_PAGES_PER_STEP);
+      if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED)
+        sqlite3_sleep (5);
+    }
+  while (rc == SQLITE_OK || rc == SQLITE_BUSY || rc == SQLITE_LOCKED);
+  sqlite3_backup_finish (backup);
+  exec_sql (src, "COMMIT", NULL);
+
+  if (rc != SQLITE_DONE)
+    {
+      g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED, "Backup failed: %s",
+                   sqlite3_errstr (rc));
+      sqlite3_close (dest);
+      g_unlink (part);
+      return FALSE;
+    }
+  /* A self-contained file: no -wal beside it. */
+  exec_sql (dest, "PRAGMA journal_mode = DELETE;", NULL);
+  sqlite3_close (dest);
+
+  if (g_rename (part, dest_path) != 0)
+    {
+      int saved = errno;
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved), "Cannot write %s: %s",
+                   dest_path, g_strerror (saved));
+      g_unlink (part);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+lk_store_checkpoint (LkStore *self)
+{
+  sqlite3 *db = lk_store_db (self, NULL);
+  int log_frames = 0, checkpointed = 0;
+
+  if (db == NULL || self->read_only)
+    return;
+  if (sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &checkpointed) == SQLITE_OK)
+    g_debug ("Checkpoint: %d of %d WAL frames", checkpointed, log_frames);
+}
+
+char *
+lk_store_debug_checksum (LkStore  *self,
+                         GError  **error)
+{
+  g_autoptr(GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
+  g_autoptr(GPtrArray) tables = g_ptr_array_new_with_free_func (g_free);
+
+  {
+    g_autoptr(LkStmt) stmt = lk_store_prepare (self,
+                                               "SELECT name FROM sqlite_master WHERE type = 'table' "
+                                               "AND name NOT LIKE 'sqlite_%' ORDER BY name", error);
+    if (stmt == NULL)
+      return NULL;
+    while (sqlite3_step (stmt) == SQLITE_ROW)
+      g_ptr_array_add (tables, lk_stmt_dup_text (stmt, 0));
+  }
+
+  for (guint i = 0; i < tables->len; i++)
+    {
+      const char *table = g_ptr_array_index (tables, i);
+      g_autofree char *sql = g_strdup_printf ("SELECT * FROM \"%s\" ORDER BY rowid", table);
+      g_autoptr(LkStmt) stmt = lk_store_prepare (self, sql, error);
+
+      if (stmt == NULL)
+        return NULL;
+      g_checksum_update (sum, (const guchar *) table, -1);
+      while (sqlite3_step (stmt) == SQLITE_ROW)
+        {
+          int n = sqlite3_column_count (stmt);
+
+          for (int c = 0; c < n; c++)
+            {
+              char type = '0' + sqlite3_column_type (stmt, c);
+              const void *blob = sqlite3_column_blob (stmt, c);
+              int len = sqlite3_column_bytes (stmt, c);
+
+              g_checksum_update (sum, (const guchar *) &type, 1);
+              if (blob != NULL)
+                g_checksum_update (sum, blob, len);
+              g_checksum_update (sum, (const guchar *) "\x1f", 1);
+            }
+          g_checksum_update (sum, (const guchar *) "\x1e", 1);
+        }
+    }
+  return g_strdup (g_checksum_get_string (sum));
+}
+
+gint64
+lk_store_debug_count (LkStore    *self,
+                      const char *table,
+                      const char *where)
+{
+  g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM \"%s\" WHERE %s", table,
+                                          where != NULL ? where : "1");
+  g_autoptr(LkStmt) stmt = lk_store_prepare (self, sql, NULL);
+
+  if (stmt == NULL || sqlite3_step (stmt) != SQLITE_ROW)
+    return -1;
+  return sqlite3_column_int64 (stmt, 0);
+}
