@@ -1,0 +1,560 @@
+/* lk-kiosk-ws.c: GET /api/v1/kiosk/ws, the kiosks' WebSocket
+ *
+ * libsoup calls the plain handler of a path before its WebSocket handler, and only upgrades
+ * when the plain handler left the status unset. The plain handler checks the kiosk's
+ * credentials and either refuses (401, no upgrade) or hands the kiosk record to the
+ * WebSocket handler through the message.
+ *
+ * Store work runs inline on the listener thread that owns the connection: each message is one
+ * short transaction, and claims stay exactly-once across threads through the database.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#define G_LOG_DOMAIN "lingka-kiosk-ws"
+
+#include "config.h"
+
+#include <glib/gi18n.h>
+
+#include "lingka-common.h"
+#include "lk-claims.h"
+#include "lk-http.h"
+#include "lk-kiosk-ws.h"
+
+#define KIOSK_RECORD_KEY "lk-kiosk-record"
+#define MAX_MESSAGE_BYTES (64 * 1024)
+#define MAX_ID_CHARS 64
+#define MAX_SN_CHARS 64
+#define MAX_SECRET_CHARS 256
+#define MAX_CARD_NO_CHARS 32
+#define MAX_FAULTS 16
+#define MAX_FAULT_CHARS 32
+
+typedef struct
+{
+  LkServer                *server;       /* not owned: outlives its listener threads */
+  LkClaims                *claims;       /* not owned */
+  LkKioskRecord           *kiosk;
+  char                    *address;
+  SoupWebsocketConnection *connection;   /* our own reference until "closed" (pitfall 4) */
+  GSource                 *heartbeat;
+  gint64                   last_heard;   /* monotonic µs */
+  guint64                  ping_seq;
+  guint                    deadline_s;
+} KioskConnection;
+
+static guint heartbeat_interval_s = LK_HEARTBEAT_INTERVAL_S;
+static guint heartbeat_deadline_s = LK_HEARTBEAT_DEADLINE_S;
+
+static void
+kiosk_connection_free (KioskConnection *kc)
+{
+  if (kc->heartbeat != NULL)
+    {
+      g_source_destroy (kc->heartbeat);
+      g_source_unref (kc->heartbeat);
+    }
+  lk_kiosk_record_free (kc->kiosk);
+  g_free (kc->address);
+  g_clear_object (&kc->connection);
+  g_free (kc);
+}
+
+static void
+send_error (KioskConnection *kc,
+            const char      *re,
+            const char      *code,
+            const char      *field)
+{
+  g_autoptr(JsonBuilder) builder = lk_message_begin (LK_MSG_ERROR);
+  g_autofree char *json = NULL;
+
+  if (re != NULL)
+    {
+      json_builder_set_member_name (builder, "re");
+      json_builder_add_string_value (builder, re);
+    }
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, code);
+  if (field != NULL)
+    {
+      json_builder_set_member_name (builder, "field");
+      json_builder_add_string_value (builder, field);
+    }
+  json = lk_message_finish (builder);
+  soup_websocket_connection_send_text (kc->connection, json);
+}
+
+/* A string member of at most @max_chars characters, non-empty; NULL if absent or wrong. */
+static const char *
+get_string (JsonObject *object,
+            const char *name,
+            guint       max_chars)
+{
+  JsonNode *node = json_object_get_member (object, name);
+  const char *value;
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_STRING)
+    return NULL;
+  value = json_node_get_string (node);
+  if (value == NULL || *value == '\0' || g_utf8_strlen (value, -1) > max_chars)
+    return NULL;
+  return value;
+}
+
+static gboolean
+get_int (JsonObject *object,
+         const char *name,
+         gint64     *value)
+{
+  JsonNode *node = json_object_get_member (object, name);
+
+  if (node == NULL || !JSON_NODE_HOLDS_VALUE (node) || json_node_get_value_type (node) != G_TYPE_INT64)
+    return FALSE;
+  *value = json_node_get_int (node);
+  return *value > 0;
+}
+
+/* Card numbers are the card's UID in hex. */
+static gboolean
+is_card_no (const char *card_no)
+{
+  gsize len = strlen (card_no);
+
+  if (len < 8 || len > MAX_CARD_NO_CHARS || len % 2 != 0)
+    return FALSE;
+  for (gsize i = 0; i < len; i++)
+    if (!g_ascii_isxdigit (card_no[i]) || g_ascii_islower (card_no[i]))
+      return FALSE;
+  return TRUE;
+}
+
+static void
+send_reply (KioskConnection *kc,
+            const char      *msg_id,
+            char            *reply,
+            GError          *error)
+{
+  if (reply == NULL)
+    {
+      g_warning ("Kiosk %s: message %s not handled: %s", kc->kiosk->sn, msg_id,
+                 error != NULL ? error->message : "unknown error");
+      send_error (kc, msg_id, "internal_error", NULL);
+      return;
+    }
+  soup_websocket_connection_send_text (kc->connection, reply);
+  g_free (reply);
+}
+
+static void
+handle_claim_request (KioskConnection *kc,
+                      const char      *msg_id,
+                      JsonObject      *object)
+{
+  g_autoptr(GError) error = NULL;
+  const char *code = get_string (object, "code", 32);
+  char *reply;
+
+  if (code == NULL)
+    {
+      send_error (kc, msg_id, "invalid_field", "code");
+      return;
+    }
+  reply = lk_claims_request (kc->claims, kc->kiosk, kc->address, msg_id, code, &error);
+  send_reply (kc, msg_id, reply, error);
+}
+
+static void
+handle_claim_completed (KioskConnection *kc,
+                        const char      *msg_id,
+                        JsonObject      *object)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *card_data = NULL;
+  const char *card_no = get_string (object, "card_no", MAX_CARD_NO_CHARS);
+  JsonNode *data;
+  gint64 claim_id;
+  char *reply;
+
+  if (!get_int (object, "claim_id", &claim_id))
+    {
+      send_error (kc, msg_id, "invalid_field", "claim_id");
+      return;
+    }
+  if (card_no == NULL || !is_card_no (card_no))
+    {
+      send_error (kc, msg_id, "invalid_field", "card_no");
+      return;
+    }
+  data = json_object_get_member (object, "card_data");
+  if (data == NULL || !JSON_NODE_HOLDS_OBJECT (data))
+    {
+      send_error (kc, msg_id, "invalid_field", "card_data");
+      return;
+    }
+  card_data = lk_json_to_string (data);
+  reply = lk_claims_complete (kc->claims, kc->kiosk, msg_id, claim_id, card_no, card_data, &error);
+  send_reply (kc, msg_id, reply, error);
+}
+
+static void
+handle_claim_failed (KioskConnection *kc,
+                     const char      *msg_id,
+                     JsonObject      *object)
+{
+  g_autoptr(GError) error = NULL;
+  const char *reason = get_string (object, "reason", 32);
+  const char *card_no = NULL;
+  JsonNode *card_node = json_object_get_member (object, "card_no");
+  LkFailReason fail_reason;
+  gint64 claim_id;
+  char *reply;
+
+  if (!get_int (object, "claim_id", &claim_id))
+    {
+      send_error (kc, msg_id, "invalid_field", "claim_id");
+      return;
+    }
+  if (reason == NULL || !lk_fail_reason_from_string (reason, &fail_reason))
+    {
+      send_error (kc, msg_id, "invalid_field", "reason");
+      return;
+    }
+  if (card_node != NULL && !JSON_NODE_HOLDS_NULL (card_node))
+    {
+      card_no = get_string (object, "card_no", MAX_CARD_NO_CHARS);
+      if (card_no == NULL || !is_card_no (card_no))
+        {
+          send_error (kc, msg_id, "invalid_field", "card_no");
+          return;
+        }
+    }
+  reply = lk_claims_fail (kc->claims, kc->kiosk, msg_id, claim_id,
+                          lk_fail_reason_to_string (fail_reason), card_no, &error);
+  send_reply (kc, msg_id, reply, error);
+}
+
+static void
+handle_status (KioskConnection *kc,
+               const char      *msg_id,
+               JsonObject      *object)
+{
+  g_autoptr(GError) error = NULL;
+  const char *stock = get_string (object, "stock", 8);
+  JsonNode *faults_node = json_object_get_member (object, "faults");
+  JsonArray *faults;
+  char *reply;
+
+  if (stock == NULL || !(g_str_equal (stock, "ok") || g_str_equal (stock, "low")
+                         || g_str_equal (stock, "empty")))
+    {
+      send_error (kc, msg_id, "invalid_field", "stock");
+      return;
+    }
+  if (faults_node == NULL || !JSON_NODE_HOLDS_ARRAY (faults_node))
+    {
+      send_error (kc, msg_id, "invalid_field", "faults");
+      return;
+    }
+  faults = json_node_get_array (faults_node);
+  if (json_array_get_length (faults) > MAX_FAULTS)
+    {
+      send_error (kc, msg_id, "invalid_field", "faults");
+      return;
+    }
+  for (guint i = 0; i < json_array_get_length (faults); i++)
+    {
+      JsonNode *item = json_array_get_element (faults, i);
+
+      if (!JSON_NODE_HOLDS_VALUE (item) || json_node_get_value_type (item) != G_TYPE_STRING
+          || *json_node_get_string (item) == '\0'
+          || g_utf8_strlen (json_node_get_string (item), -1) > MAX_FAULT_CHARS)
+        {
+          send_error (kc, msg_id, "invalid_field", "faults");
+          return;
+        }
+    }
+  reply = lk_claims_status (kc->claims, kc->kiosk, msg_id, stock, faults, &error);
+  send_reply (kc, msg_id, reply, error);
+}
+
+static void
+on_message_cb (SoupWebsocketConnection *connection,
+               SoupWebsocketDataType    type,
+               GBytes                  *message,
+               gpointer                 user_data)
+{
+  KioskConnection *kc = user_data;
+  g_autoptr(JsonObject) object = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *msg_type = NULL;
+  const char *msg_id;
+  JsonNode *id_node;
+  gsize len;
+  const char *data = g_bytes_get_data (message, &len);
+
+  kc->last_heard = g_get_monotonic_time ();
+
+  if (type != SOUP_WEBSOCKET_DATA_TEXT)
+    {
+      send_error (kc, NULL, "invalid_json", NULL);
+      return;
+    }
+  object = lk_message_parse (data, len, &msg_type, &error);
+  if (object == NULL)
+    {
+      send_error (kc, NULL, "invalid_json", NULL);
+      return;
+    }
+
+  id_node = json_object_get_member (object, "id");
+  msg_id = get_string (object, "id", MAX_ID_CHARS);
+
+  if (g_str_equal (msg_type, LK_MSG_PONG))
+    return;
+  if (msg_id == NULL)
+    {
+      /* Echo a usable id back only when it is a string. */
+      const char *re = id_node != NULL && JSON_NODE_HOLDS_VALUE (id_node)
+                       && json_node_get_value_type (id_node) == G_TYPE_STRING
+                       && g_utf8_strlen (json_node_get_string (id_node), -1) <= MAX_ID_CHARS
+                       ? json_node_get_string (id_node) : NULL;
+      send_error (kc, re, "invalid_field", "id");
+      return;
+    }
+
+  if (g_str_equal (msg_type, LK_MSG_CLAIM_REQUEST))
+    handle_claim_request (kc, msg_id, object);
+  else if (g_str_equal (msg_type, LK_MSG_CLAIM_COMPLETED))
+    handle_claim_completed (kc, msg_id, object);
+  else if (g_str_equal (msg_type, LK_MSG_CLAIM_FAILED))
+    handle_claim_failed (kc, msg_id, object);
+  else if (g_str_equal (msg_type, LK_MSG_STATUS))
+    handle_status (kc, msg_id, object);
+  else if (g_str_equal (msg_type, LK_MSG_PING))
+    {
+      g_autoptr(JsonBuilder) builder = lk_message_begin (LK_MSG_PONG);
+      g_autofree char *json = NULL;
+
+      json_builder_set_member_name (builder, "re");
+      json_builder_add_string_value (builder, msg_id);
+      json = lk_message_finish (builder);
+      soup_websocket_connection_send_text (connection, json);
+    }
+  else
+    send_error (kc, msg_id, "unknown_type", "type");
+}
+
+static gboolean
+on_heartbeat_cb (gpointer user_data)
+{
+  KioskConnection *kc = user_data;
+  gint64 silent_us = g_get_monotonic_time () - kc->last_heard;
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *json = NULL;
+
+  if (soup_websocket_connection_get_state (kc->connection) != SOUP_WEBSOCKET_STATE_OPEN)
+    return G_SOURCE_CONTINUE;
+
+  /* libsoup 3.2 has no pong timeout (MEASURED.md, pitfall 3): a kiosk that says nothing for
+   * the deadline is gone, and its claims wait for it to come back. */
+  if (silent_us >= (gint64) kc->deadline_s * G_USEC_PER_SEC)
+    {
+      g_message ("Kiosk %s silent for %u s: dropping the connection", kc->kiosk->sn,
+                 (guint) (silent_us / G_USEC_PER_SEC));
+      soup_websocket_connection_close (kc->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "heartbeat");
+      return G_SOURCE_CONTINUE;
+    }
+
+  id = g_strdup_printf ("s%" G_GUINT64_FORMAT, ++kc->ping_seq);
+  builder = lk_message_begin (LK_MSG_PING);
+  json_builder_set_member_name (builder, "id");
+  json_builder_add_string_value (builder, id);
+  json = lk_message_finish (builder);
+  soup_websocket_connection_send_text (kc->connection, json);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+on_closed_cb (SoupWebsocketConnection *connection,
+              gpointer                 user_data)
+{
+  KioskConnection *kc = user_data;
+
+  g_signal_handlers_disconnect_by_data (connection, kc);
+  lk_claims_kiosk_disconnected (kc->claims, kc->kiosk);
+  kiosk_connection_free (kc);
+}
+
+static void
+websocket_cb (SoupServer              *soup,
+              SoupServerMessage       *msg,
+              const char              *path,
+              SoupWebsocketConnection *connection,
+              gpointer                 user_data)
+{
+  LkServer *server = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *snapshot = NULL;
+  KioskConnection *kc;
+  LkKioskRecord *kiosk;
+
+  kiosk = g_object_steal_data (G_OBJECT (msg), KIOSK_RECORD_KEY);
+  if (kiosk == NULL)
+    {
+      /* Cannot happen: the plain handler refuses every upgrade it did not authenticate. */
+      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
+      return;
+    }
+
+  kc = g_new0 (KioskConnection, 1);
+  kc->server = server;
+  kc->claims = lk_claims_get (server);
+  kc->kiosk = kiosk;
+  kc->address = g_strdup (lk_http_client_address (msg));
+  kc->connection = g_object_ref (connection);
+  kc->last_heard = g_get_monotonic_time ();
+  kc->deadline_s = g_atomic_int_get (&heartbeat_deadline_s);
+
+  soup_websocket_connection_set_max_incoming_payload_size (connection, MAX_MESSAGE_BYTES);
+  g_signal_connect (connection, "message", G_CALLBACK (on_message_cb), kc);
+  g_signal_connect (connection, "closed", G_CALLBACK (on_closed_cb), kc);
+
+  /* The snapshot goes first; the hub subscription follows at once on this thread, so no
+   * change published after the snapshot's read can be missed (at worst one arrives twice,
+   * which the kiosk applies idempotently by code_id). */
+  lk_hub_subscribe (lk_server_get_hub (server), connection, LK_HUB_KIOSK, kiosk->school_id,
+                    kiosk->sn);
+  snapshot = lk_claims_snapshot (kc->claims, kiosk->school_id, &error);
+  if (snapshot == NULL)
+    {
+      g_warning ("Kiosk %s: no snapshot: %s", kiosk->sn, error->message);
+      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, NULL);
+      lk_claims_kiosk_connected (kc->claims, kiosk);
+      return;
+    }
+  soup_websocket_connection_send_text (connection, snapshot);
+
+  kc->heartbeat = g_timeout_source_new_seconds (g_atomic_int_get (&heartbeat_interval_s));
+  g_source_set_callback (kc->heartbeat, on_heartbeat_cb, kc, NULL);
+  g_source_set_static_name (kc->heartbeat, "[lingka] kiosk heartbeat");
+  g_source_attach (kc->heartbeat, g_main_context_get_thread_default ());
+
+  lk_claims_kiosk_connected (kc->claims, kiosk);
+}
+
+/* "Basic base64(SN:secret)" → SN and secret; FALSE if the header is missing or malformed. */
+static gboolean
+parse_basic_auth (SoupServerMessage  *msg,
+                  char              **sn,
+                  char              **secret)
+{
+  const char *header = soup_message_headers_get_one (soup_server_message_get_request_headers (msg),
+                                                     "Authorization");
+  g_autofree guchar *decoded = NULL;
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  char *colon;
+
+  if (header == NULL || g_ascii_strncasecmp (header, "Basic ", 6) != 0 || strlen (header) > 1024)
+    return FALSE;
+  decoded = g_base64_decode (header + 6, &len);
+  if (decoded == NULL || len == 0 || memchr (decoded, '\0', len) != NULL)
+    return FALSE;
+  text = g_strndup ((const char *) decoded, len);
+  memset (decoded, 0, len);
+  if (!g_utf8_validate (text, -1, NULL))
+    return FALSE;
+  colon = strchr (text, ':');
+  if (colon == NULL || colon == text || colon[1] == '\0')
+    return FALSE;
+  *colon = '\0';
+  if (g_utf8_strlen (text, -1) > MAX_SN_CHARS || strlen (colon + 1) > MAX_SECRET_CHARS)
+    return FALSE;
+  *sn = g_strdup (text);
+  *secret = g_strdup (colon + 1);
+  memset (text, 0, strlen (text) + 1 + strlen (colon + 1));
+  return TRUE;
+}
+
+static void
+http_cb (SoupServer        *soup,
+         SoupServerMessage *msg,
+         const char        *path,
+         GHashTable        *query,
+         gpointer           user_data)
+{
+  LkServer *server = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *sn = NULL;
+  g_autofree char *secret = NULL;
+  LkKioskRecord *kiosk;
+
+  if (!g_str_equal (path, LK_KIOSK_WS_PATH))
+    {
+      lk_http_reply_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", _("There is nothing here"), NULL);
+      return;
+    }
+  if (!lk_http_allow_methods (msg, "GET", NULL))
+    return;
+
+  if (!parse_basic_auth (msg, &sn, &secret))
+    {
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "WWW-Authenticate", "Basic realm=\"lingka-kiosk\"");
+      lk_http_reply_error (msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
+                           _("The kiosk must authenticate with its serial number and secret"), NULL);
+      return;
+    }
+
+  kiosk = lk_store_kiosk_authenticate (lk_server_get_store (server), sn, secret, &error);
+  if (secret != NULL)
+    memset (secret, 0, strlen (secret));
+  if (kiosk == NULL)
+    {
+      if (error != NULL)
+        {
+          lk_http_reply_gerror (msg, error);
+          return;
+        }
+      g_message ("Kiosk authentication refused for SN %s from %s", sn,
+                 lk_http_client_address (msg));
+      soup_message_headers_replace (soup_server_message_get_response_headers (msg),
+                                    "WWW-Authenticate", "Basic realm=\"lingka-kiosk\"");
+      lk_http_reply_error (msg, SOUP_STATUS_UNAUTHORIZED, "unauthorized",
+                           _("Unknown kiosk or wrong secret"), NULL);
+      return;
+    }
+
+  if (!soup_message_headers_header_contains (soup_server_message_get_request_headers (msg),
+                                             "Upgrade", "websocket"))
+    {
+      lk_kiosk_record_free (kiosk);
+      lk_http_reply_error (msg, SOUP_STATUS_BAD_REQUEST, "websocket_required",
+                           _("This address only accepts a WebSocket upgrade"), NULL);
+      return;
+    }
+
+  /* Leave the status unset: libsoup goes on with the handshake and calls websocket_cb. */
+  g_object_set_data_full (G_OBJECT (msg), KIOSK_RECORD_KEY, kiosk,
+                          (GDestroyNotify) lk_kiosk_record_free);
+}
+
+void
+lk_kiosk_ws_register (LkServer   *server,
+                      SoupServer *soup)
+{
+  soup_server_add_handler (soup, LK_KIOSK_WS_PATH, http_cb, server, NULL);
+  soup_server_add_websocket_handler (soup, LK_KIOSK_WS_PATH, NULL, NULL, websocket_cb, server, NULL);
+}
+
+void
+lk_kiosk_ws_set_heartbeat (guint interval_s,
+                           guint deadline_s)
+{
+  g_return_if_fail (interval_s > 0 && deadline_s >= interval_s);
+
+  g_atomic_int_set (&heartbeat_interval_s, interval_s);
+  g_atomic_int_set (&heartbeat_deadline_s, deadline_s);
+}
