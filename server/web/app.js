@@ -258,6 +258,10 @@
       }
       fillSelect(school, schools.map((s) => ({ value: String(s.id), label: s.name })), '请选择学校');
       school.disabled = false;
+      if (schools.length === 1) {
+        school.value = String(schools[0].id);
+        await onSchoolChanged();
+      }
     } catch (e) {
       fillSelect(school, [], '加载失败，请重新选择省份');
       setFieldError('school', e.message);
