@@ -131,8 +131,9 @@
     return (Number(fen || 0) / 100).toFixed(2);
   }
 
-  function formatDateTime (iso) {
-    const d = new Date(iso);
+  /* The server sends Unix seconds; ISO text is accepted too. */
+  function formatDateTime (value) {
+    const d = new Date(typeof value === 'number' ? value * 1000 : value);
 
     if (isNaN(d.getTime())) {
       return '';
