@@ -542,8 +542,8 @@
       if (app.issued_at) {
         parts.push('领卡时间：' + formatDateTime(app.issued_at));
       }
-      if (app.kiosk_sn) {
-        parts.push('自助机：' + app.kiosk_sn);
+      if (app.kiosk_sn || session.kiosk_sn) {
+        parts.push('自助机：' + (app.kiosk_sn || session.kiosk_sn));
       }
       if (app.card_no) {
         parts.push('卡号：' + app.card_no);

@@ -205,6 +205,34 @@ test_normalize_text (void)
 }
 
 static void
+test_normalize_idempotent (void)
+{
+  /* The admin app normalizes, the server normalizes again, and the echo must not change. */
+  static const char * const pieces[] = {
+    " ", "\t", "\xe3\x80\x80", "\xc2\xa0", "\xef\xbb\xbf", "\xe2\x80\x8b", "a", "Z", "5",
+    "\xef\xbc\xa1", "\xef\xbc\x95", "\xef\xbd\x9e", "\xef\xbc\x88", "e", "\xcc\x81",
+    "\xe5\xbc\xa0", "(", "-", "\xe2\x80\x83", "\xe3\x80\x80\xe3\x80\x80",
+  };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (42);
+
+  for (guint n = 0; n < 5000; n++)
+    {
+      g_autoptr(GString) text = g_string_new (NULL);
+      g_autofree char *once = NULL;
+      g_autofree char *twice = NULL;
+      guint len = g_rand_int_range (rand, 0, 12);
+
+      for (guint i = 0; i < len; i++)
+        g_string_append (text, pieces[g_rand_int_range (rand, 0, G_N_ELEMENTS (pieces))]);
+
+      once = lk_normalize_text (text->str);
+      twice = lk_normalize_text (once);
+      g_assert_cmpstr (once, ==, twice);
+      g_assert_true (g_utf8_validate (once, -1, NULL));
+    }
+}
+
+static void
 test_bad_frames (void)
 {
   const char *good_payload =
@@ -531,6 +559,7 @@ main (int   argc,
   g_test_add_func ("/common/import-frame/round-trip", test_round_trip);
   g_test_add_func ("/common/import-frame/parse-normalizes", test_parse_normalizes);
   g_test_add_func ("/common/import-frame/normalize-text", test_normalize_text);
+  g_test_add_func ("/common/import-frame/normalize-idempotent", test_normalize_idempotent);
   g_test_add_func ("/common/import-frame/bad-frames", test_bad_frames);
   g_test_add_func ("/common/import-frame/bad-payloads", test_bad_payloads);
   g_test_add_func ("/common/import-frame/empty-and-pretty", test_empty_and_pretty);
