@@ -88,7 +88,7 @@ finish_run (LkImportUpload *self,
   g_clear_handle_id (&self->retry_source, g_source_remove);
   if (error != NULL)
     {
-      g_warning ("import upload failed after %u attempt(s): %s", self->attempt, error->message);
+      g_message ("import upload failed after %u attempt(s): %s", self->attempt, error->message);
       g_task_return_error (task, error);
       return;
     }
