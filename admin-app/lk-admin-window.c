@@ -265,7 +265,7 @@ on_events_connected_cb (GObject      *source,
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
-      g_warning ("Cannot open the admin events socket: %s", error->message);
+      g_message ("Cannot open the admin events socket: %s", error->message);
       schedule_reconnect (self);
       return;
     }

@@ -185,7 +185,7 @@ on_conflict_page_cb (GObject      *source,
   if (array == NULL)
     {
       /* The server checks the rows again on upload; the preview only loses its warnings. */
-      g_warning ("Cannot compare the roster with the server: %s",
+      g_message ("Cannot compare the roster with the server: %s",
                  error != NULL ? error->message : "unexpected answer");
       self->checking = FALSE;
       g_clear_pointer (&self->server_students, g_ptr_array_unref);
@@ -367,7 +367,7 @@ on_upload_cb (GObject      *source,
           return;
         }
 
-      g_warning ("Roster upload failed: %s", error->message);
+      g_message ("Roster upload failed: %s", error->message);
       show_result (self, FALSE, error->message);
       gtk_widget_set_visible (GTK_WIDGET (self->retry_button),
                               !g_error_matches (error, LK_UPLOAD_ERROR, LK_UPLOAD_ERROR_REJECTED));
@@ -593,6 +593,7 @@ static void
 lk_import_page_dispose (GObject *object)
 {
   LkImportPage *self = LK_IMPORT_PAGE (object);
+  GtkWidget *child;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
@@ -602,6 +603,9 @@ lk_import_page_dispose (GObject *object)
   g_clear_object (&self->client);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), LK_TYPE_IMPORT_PAGE);
+  /* The template's root child is not a bound child: unparent it ourselves. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
 
   g_clear_object (&self->filtered);
   g_clear_object (&self->errors_only_filter);

@@ -198,7 +198,7 @@ on_kiosks_cb (GObject      *source,
   if (node == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("Cannot list the kiosks: %s", error->message);
+        g_message ("Cannot list the kiosks: %s", error->message);
       return;
     }
 
@@ -228,7 +228,7 @@ on_schools_cb (GObject      *source,
   if (node == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("Cannot list the schools: %s", error->message);
+        g_message ("Cannot list the schools: %s", error->message);
       return;
     }
 
@@ -264,7 +264,7 @@ on_provinces_cb (GObject      *source,
   if (node == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("Cannot list the provinces: %s", error->message);
+        g_message ("Cannot list the provinces: %s", error->message);
       return;
     }
 
@@ -420,12 +420,16 @@ static void
 lk_kiosks_page_dispose (GObject *object)
 {
   LkKiosksPage *self = LK_KIOSKS_PAGE (object);
+  GtkWidget *child;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->client);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), LK_TYPE_KIOSKS_PAGE);
+  /* The template's root child is not a bound child: unparent it ourselves. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
 
   g_clear_pointer (&self->kiosks, g_ptr_array_unref);
   g_clear_object (&self->school_names);

@@ -63,9 +63,8 @@ set_busy (LkLoginPage *self,
 {
   gtk_widget_set_visible (GTK_WIDGET (self->spinner), busy);
   gtk_spinner_set_spinning (self->spinner, busy);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->server_row), !busy);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->username_row), !busy);
-  gtk_widget_set_sensitive (GTK_WIDGET (self->password_row), !busy);
+  /* The rows stay editable: making a focused entry insensitive loses its focus-out event.
+   * A second submit while busy is ignored instead. */
 }
 
 static void
@@ -146,6 +145,7 @@ static void
 lk_login_page_dispose (GObject *object)
 {
   LkLoginPage *self = LK_LOGIN_PAGE (object);
+  GtkWidget *child;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
@@ -153,6 +153,9 @@ lk_login_page_dispose (GObject *object)
   g_clear_object (&self->settings);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), LK_TYPE_LOGIN_PAGE);
+  /* The template's root child is not a bound child: unparent it ourselves. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
 
   G_OBJECT_CLASS (lk_login_page_parent_class)->dispose (object);
 }

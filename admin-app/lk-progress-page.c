@@ -193,7 +193,7 @@ on_stats_cb (GObject      *source,
 
   self->loading = FALSE;
   if (node == NULL)
-    g_warning ("Cannot load the pickup figures: %s", error->message);
+    g_message ("Cannot load the pickup figures: %s", error->message);
   else if (JSON_NODE_HOLDS_OBJECT (node))
     apply_stats (self, json_node_get_object (node));
 
@@ -235,6 +235,7 @@ static void
 lk_progress_page_dispose (GObject *object)
 {
   LkProgressPage *self = LK_PROGRESS_PAGE (object);
+  GtkWidget *child;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
@@ -242,6 +243,9 @@ lk_progress_page_dispose (GObject *object)
   g_clear_object (&self->client);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), LK_TYPE_PROGRESS_PAGE);
+  /* The template's root child is not a bound child: unparent it ourselves. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
 
   G_OBJECT_CLASS (lk_progress_page_parent_class)->dispose (object);
 }
@@ -280,7 +284,8 @@ lk_progress_page_init (LkProgressPage *self)
   legend = g_strdup_printf ("<span foreground=\"#f5d32e\">■</span> %s   "
                             "<span foreground=\"#3584e4\">■</span> %s   "
                             "<span foreground=\"#33d17a\">■</span> %s",
-                            _("Applied"), _("Paid"), _("Picked Up"));
+                            C_("card status", "Applied"), C_("card status", "Paid"),
+                            _("Picked Up"));
   gtk_label_set_markup (self->legend_label, legend);
   gtk_stack_set_visible_child_name (self->chart_stack, "empty");
 }

@@ -65,7 +65,7 @@ reason_label (const char *reason)
   if (g_strcmp0 (reason, "edit") == 0)
     return _("Edited");
   if (g_strcmp0 (reason, "card_bound") == 0)
-    return _("Card issued");
+    return _("Card bound");
   return reason != NULL ? reason : "";
 }
 

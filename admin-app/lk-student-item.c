@@ -140,14 +140,14 @@ lk_student_status_label (const char *status)
 {
   if (status == NULL || g_str_equal (status, "none") || g_str_equal (status, "not_applied") ||
       g_str_equal (status, "cancelled"))
-    return _("Not applied");
+    return C_("card status", "Not applied");
   if (g_str_equal (status, "verified") || g_str_equal (status, "applied"))
-    return _("Applied");
+    return C_("card status", "Applied");
   if (g_str_equal (status, "paid"))
-    return _("Paid");
+    return C_("card status", "Paid");
   if (g_str_equal (status, "claimable"))
-    return _("Ready to collect");
+    return C_("card status", "Ready to collect");
   if (g_str_equal (status, "issued"))
-    return _("Card issued");
+    return C_("card status", "Card issued");
   return status;
 }

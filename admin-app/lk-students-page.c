@@ -52,12 +52,12 @@ static const struct {
   const char *value;
   const char *label;
 } status_filters[] = {
-  { NULL, N_("All statuses") },
-  { "not_applied", N_("Not applied") },
-  { "applied", N_("Applied") },
-  { "paid", N_("Paid") },
-  { "claimable", N_("Ready to collect") },
-  { "issued", N_("Card issued") },
+  { NULL, NC_("card status", "All statuses") },
+  { "not_applied", NC_("card status", "Not applied") },
+  { "applied", NC_("card status", "Applied") },
+  { "paid", NC_("card status", "Paid") },
+  { "claimable", NC_("card status", "Ready to collect") },
+  { "issued", NC_("card status", "Card issued") },
 };
 
 enum {
@@ -196,7 +196,7 @@ on_search_cb (GObject      *source,
 
   if (node == NULL)
     {
-      g_warning ("Student search failed: %s", error->message);
+      g_message ("Student search failed: %s", error->message);
       adw_status_page_set_description (self->error_page, error->message);
       gtk_stack_set_visible_child_name (self->view_stack, "error");
       return;
@@ -274,7 +274,7 @@ on_classes_cb (GObject      *source,
   if (node == NULL)
     {
       if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_warning ("Cannot load the classes: %s", error->message);
+        g_message ("Cannot load the classes: %s", error->message);
       return;
     }
   merge_classes (self, lk_admin_json_list (node, "classes", NULL));
@@ -578,6 +578,7 @@ static void
 lk_students_page_dispose (GObject *object)
 {
   LkStudentsPage *self = LK_STUDENTS_PAGE (object);
+  GtkWidget *child;
 
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
@@ -586,6 +587,9 @@ lk_students_page_dispose (GObject *object)
   g_clear_object (&self->client);
 
   gtk_widget_dispose_template (GTK_WIDGET (self), LK_TYPE_STUDENTS_PAGE);
+  /* The template's root child is not a bound child: unparent it ourselves. */
+  while ((child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL)
+    gtk_widget_unparent (child);
 
   g_clear_object (&self->students);
   g_clear_object (&self->classes);
@@ -647,7 +651,7 @@ lk_students_page_init (LkStudentsPage *self)
   gtk_drop_down_set_model (self->class_dropdown, G_LIST_MODEL (self->classes));
 
   for (guint i = 0; i < G_N_ELEMENTS (status_filters); i++)
-    gtk_string_list_append (statuses, _(status_filters[i].label));
+    gtk_string_list_append (statuses, g_dpgettext2 (NULL, "card status", status_filters[i].label));
   gtk_drop_down_set_model (self->status_dropdown, G_LIST_MODEL (statuses));
 
   gtk_stack_set_visible_child_name (self->view_stack, "empty");
