@@ -217,36 +217,48 @@ run_test_issue (Run          *run,
   wait_result (run);
   result = lk_dispenser_test_issue_finish (dispenser, run->result, NULL);
 
-  if (run->started)
-    step = stage_step (run->stage, run->card_no);
-  else
-    step = stage_step (LK_ISSUE_STAGE_CHECKING, NULL);
-
   if (result->ok)
     {
-      run_pass (run, step);
+      if (run->started)
+        {
+          g_autofree char *last = stage_step (run->stage, run->card_no);
+
+          run_pass (run, last);
+        }
       run_pass (run, _("Capture the card into the reject box"));
       run_line (run, _("Test issue passed."));
       return 0;
     }
 
-  /* The last step that started failed, unless it was only the capture that did. */
-  if (result->reason == LK_FAIL_JAM && run->stage == LK_ISSUE_STAGE_VERIFYING
-      && !result->captured && result->detail == NULL)
-    run_pass (run, step);
+  why = result->detail != NULL
+        ? g_strdup_printf ("%s (%s)", reason_text (result->reason), result->detail)
+        : g_strdup (reason_text (result->reason));
+
+  if (result->failed_stage == LK_ISSUE_STAGE_CAPTURED)
+    {
+      /* every step passed but the last: the card did not reach the reject box */
+      if (run->started)
+        {
+          g_autofree char *last = stage_step (run->stage, run->card_no);
+
+          run_pass (run, last);
+        }
+      run_fail (run, _("Capture the card into the reject box"), why);
+    }
   else
     {
-      why = result->detail != NULL
-            ? g_strdup_printf ("%s (%s)", reason_text (result->reason), result->detail)
-            : g_strdup (reason_text (result->reason));
+      step = stage_step (result->failed_stage,
+                         result->failed_stage == run->stage ? run->card_no : result->card_no);
       run_fail (run, step, why);
-    }
 
-  if (result->captured)
-    run_pass (run, _("Capture the card into the reject box"));
-  else if (run->stage != LK_ISSUE_STAGE_CHECKING)
-    run_fail (run, _("Capture the card into the reject box"),
-              _("the card may still be in the dispenser"));
+      /* a card that moved must end in the reject box */
+      if (result->captured)
+        run_pass (run, _("Capture the card into the reject box"));
+      else if (result->failed_stage != LK_ISSUE_STAGE_CHECKING
+               && result->reason != LK_FAIL_EMPTY)
+        run_fail (run, _("Capture the card into the reject box"),
+                  _("the card may still be in the dispenser"));
+    }
 
   run_line (run, _("Test issue failed."));
   return 1;

@@ -53,6 +53,7 @@ typedef enum
   MOTION_DISPENSE,
   MOTION_EJECT,
   MOTION_CAPTURE,
+  MOTION_RESET,
 } Motion;
 
 /* The sector trailer written with a per-card key: key A, the transport access bits
@@ -83,6 +84,7 @@ typedef struct
   guint8               uid[LK_CARD_UID_LEN];
   gboolean             have_uid;
   LkDispenserStatus    status;
+  LkIssueStage         stage;
 } Job;
 
 typedef struct
@@ -152,6 +154,8 @@ job_progress (Job          *job,
   ProgressCall *call;
 
   g_debug ("issue stage: %s", lk_issue_stage_to_string (stage));
+  if (stage != LK_ISSUE_STAGE_CAPTURED)
+    job->stage = stage;
 
   if (job->progress == NULL)
     return;
@@ -169,19 +173,36 @@ job_progress (Job          *job,
   g_source_attach (source, job->context);
 }
 
+/* Records the failure of the current stage. @detail is for the technician: no personal data. */
+static void
+job_fail_literal (Job          *job,
+                  LkFailReason  reason,
+                  const char   *detail)
+{
+  LkIssueResult *result = job->result;
+  char *detail_copy;
+
+  result->ok = FALSE;
+  result->reason = reason;
+  result->failed_stage = job->stage;
+  /* @detail may be the result's own detail */
+  detail_copy = g_strdup (detail);
+  g_free (result->detail);
+  result->detail = detail_copy;
+  g_debug ("issue failed (%s) while %s: %s", lk_fail_reason_to_string (reason),
+           lk_issue_stage_to_string (job->stage), detail);
+}
+
 static void
 job_fail (Job          *job,
           LkFailReason  reason,
           const GError *error,
           const char   *what)
 {
-  LkIssueResult *result = job->result;
+  g_autofree char *detail = g_strdup_printf ("%s: %s", what,
+                                             error != NULL ? error->message : "failed");
 
-  result->ok = FALSE;
-  result->reason = reason;
-  g_free (result->detail);
-  result->detail = g_strdup_printf ("%s: %s", what, error != NULL ? error->message : "failed");
-  g_message ("issue failed (%s): %s", lk_fail_reason_to_string (reason), result->detail);
+  job_fail_literal (job, reason, detail);
 }
 
 /* Sleeps one poll interval; capture and take-wait sleeps do not stop on cancel. */
@@ -214,6 +235,8 @@ motion_payload (Motion motion)
       return LK_K7X0_CMD_DISPENSE;
     case MOTION_EJECT:
       return LK_K7X0_CMD_EJECT;
+    case MOTION_RESET:
+      return LK_K7X0_CMD_RESET;
     default:
       return LK_K7X0_CMD_CAPTURE;
     }
@@ -228,6 +251,8 @@ motion_name (Motion motion)
       return "dispense";
     case MOTION_EJECT:
       return "eject";
+    case MOTION_RESET:
+      return "reset";
     default:
       return "capture";
     }
@@ -241,7 +266,8 @@ job_motion (Job           *job,
             Motion         motion,
             GError       **error)
 {
-  GCancellable *cancellable = motion == MOTION_CAPTURE ? NULL : job->cancellable;
+  GCancellable *cancellable = motion == MOTION_CAPTURE || motion == MOTION_RESET
+                              ? NULL : job->cancellable;
   const char *payload = motion_payload (motion);
   gint64 deadline;
 
@@ -303,6 +329,11 @@ job_motion (Job           *job,
               return FALSE;
             }
         }
+      else if (motion == MOTION_RESET)
+        {
+          if (!busy && !st->cannot_execute && !st->dispense_error && !st->capture_error)
+            return TRUE;
+        }
       else
         {
           if (!busy && !st->card_in_channel)
@@ -321,7 +352,7 @@ job_motion (Job           *job,
             }
         }
 
-      if (st->cannot_execute && !busy)
+      if (st->cannot_execute && !busy && motion != MOTION_RESET)
         {
           g_set_error (error, LK_DISPENSER_ERROR, LK_DISPENSER_ERROR_MOTION,
                        "The dispenser cannot execute %s (status %s)", motion_name (motion),
@@ -353,14 +384,15 @@ job_capture (Job *job)
     }
 
   g_warning ("could not capture the card: %s", error->message);
-  if (job->result->detail != NULL)
-    {
-      char *detail = g_strdup_printf ("%s; capture failed: %s", job->result->detail,
-                                      error->message);
+  {
+    char *detail = job->result->detail != NULL
+                   ? g_strdup_printf ("%s; capture failed: %s", job->result->detail,
+                                      error->message)
+                   : g_strdup_printf ("capture failed: %s", error->message);
 
-      g_free (job->result->detail);
-      job->result->detail = detail;
-    }
+    g_free (job->result->detail);
+    job->result->detail = detail;
+  }
 }
 
 static LkFailReason
@@ -634,7 +666,20 @@ job_precheck (Job *job)
 
   job->result->low_stock = st->low_stock;
   if (st->low_stock)
-    g_message ("card stock is low");
+    g_debug ("card stock is low");
+
+  /* An error bit that outlived its cause (a jam that a technician cleared) stays set until
+   * a reset; without one the dispenser would stay out of service after the fault is gone. */
+  if (!st->jam && !st->cards_overlapped
+      && (st->cannot_execute || st->dispense_error || st->capture_error))
+    {
+      g_debug ("the dispenser still shows a past error (status %s); resetting it", st->raw);
+      if (!job_motion (job, MOTION_RESET, &error))
+        {
+          job_fail (job, reason_for_error (error, LK_FAIL_JAM), error, "reset");
+          return FALSE;
+        }
+    }
 
   if (st->card_in_channel && !st->dispensing && !st->capturing && !st->jam)
     {
@@ -667,8 +712,7 @@ job_precheck (Job *job)
 
   if (g_cancellable_is_cancelled (job->cancellable))
     {
-      job->result->reason = LK_FAIL_CANCELLED;
-      job->result->detail = g_strdup ("cancelled before the card moved");
+      job_fail_literal (job, LK_FAIL_CANCELLED, "cancelled before the card moved");
       return FALSE;
     }
 
@@ -764,8 +808,7 @@ run_issue (Job *job)
 
   if (g_cancellable_is_cancelled (job->cancellable))
     {
-      job->result->reason = LK_FAIL_CANCELLED;
-      job->result->detail = g_strdup ("cancelled before the card was ejected");
+      job_fail_literal (job, LK_FAIL_CANCELLED, "cancelled before the card was ejected");
       job_capture (job);
       return;
     }
@@ -799,18 +842,17 @@ run_issue (Job *job)
 
       if (g_cancellable_is_cancelled (job->cancellable))
         {
-          job->result->reason = LK_FAIL_CANCELLED;
-          job->result->detail = g_strdup ("cancelled while the card waited to be taken");
+          job_fail_literal (job, LK_FAIL_CANCELLED, "cancelled while the card waited to be taken");
           job_capture (job);
           return;
         }
 
       if (g_get_monotonic_time () >= deadline)
         {
-          job->result->reason = LK_FAIL_NOT_TAKEN;
-          job->result->detail = g_strdup_printf ("not taken within %u ms",
-                                                 job->take_timeout_ms);
-          g_message ("the card was not taken; capturing it");
+          g_autofree char *detail = g_strdup_printf ("not taken within %u ms",
+                                                     job->take_timeout_ms);
+
+          job_fail_literal (job, LK_FAIL_NOT_TAKEN, detail);
           job_capture (job);
           return;
         }
@@ -853,8 +895,7 @@ run_test_issue (Job *job)
     }
   if (memcmp (back, pattern, sizeof back) != 0)
     {
-      job->result->reason = LK_FAIL_WRITE_FAILED;
-      job->result->detail = g_strdup ("the test block reads back different");
+      job_fail_literal (job, LK_FAIL_WRITE_FAILED, "the test block reads back different");
       job_capture (job);
       return;
     }
@@ -867,10 +908,14 @@ run_test_issue (Job *job)
       return;
     }
 
+  /* Every step passed; the card must still reach the reject box. */
+  job->result->ok = TRUE;
   job_capture (job);
-  job->result->ok = job->result->captured;
-  if (!job->result->ok)
-    job->result->reason = LK_FAIL_JAM;
+  if (!job->result->captured)
+    {
+      job->stage = LK_ISSUE_STAGE_CAPTURED;
+      job_fail_literal (job, LK_FAIL_JAM, job->result->detail);
+    }
 }
 
 static void

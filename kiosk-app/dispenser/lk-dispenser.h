@@ -113,6 +113,8 @@ typedef struct
   char              *detail;     /* technician's text (English, no personal data); may be NULL */
   gboolean           low_stock;  /* the pre-check saw "card pre-empty" */
   LkDispenserStatus  status;     /* the last status read (all FALSE if none) */
+  LkIssueStage       failed_stage; /* when !ok: the stage that failed (CAPTURED: only the
+                                    * capture at the end of a test issue failed) */
 } LkIssueResult;
 
 void lk_issue_result_free (LkIssueResult *result);

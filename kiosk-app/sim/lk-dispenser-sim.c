@@ -477,10 +477,11 @@ sim_execute_motion (LkDispenserSim *self,
 
   if (len == 2 && payload[0] == 'R' && payload[1] == 'S')
     {
+      /* The reset clears the error bits at once; no mechanism moves. */
       self->cannot_execute = FALSE;
       self->dispense_error = FALSE;
       self->capture_error = FALSE;
-      sim_start_motion (self, MOTION_RESET);
+      sim_motion_reply (self, TRUE, 0);
       return;
     }
 
@@ -855,11 +856,11 @@ sim_command_on_thread (LkDispenserSim *self,
     self->jam = TRUE;
   else if (g_str_equal (verb, "clear"))
     {
-      /* A technician clears the jam: the stuck card goes into the reject box by hand. */
+      /* A technician clears the jam and empties the reject box by hand; the stuck card goes
+       * with the rejects. The error bits stay until the host sends RS, as on the device. */
       self->jam = FALSE;
       self->reject_forced_full = FALSE;
       self->rejected = 0;
-      self->cannot_execute = self->dispense_error = self->capture_error = FALSE;
       self->fail_write_remaining = self->fail_read_remaining = 0;
       if (self->position == POS_STUCK)
         {

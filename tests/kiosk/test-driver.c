@@ -317,6 +317,62 @@ test_issue_jam (Fixture       *fixture,
   g_assert_true (issue->ok);
 }
 
+static gboolean
+sim_is_dispensing (gpointer data)
+{
+  Fixture *fixture = data;
+  g_autofree char *answer = lk_dispenser_sim_command (fixture->sim, "status");
+  const char *status = strstr (answer, "status=");
+
+  /* the second status character carries "dispensing" (8) */
+  return status != NULL && g_ascii_xdigit_value (status[8]) >= 8;
+}
+
+static gboolean
+card_is_stuck (gpointer data)
+{
+  Fixture *fixture = data;
+  g_autofree char *position = lk_dispenser_sim_get_position (fixture->sim);
+
+  return g_str_equal (position, "stuck");
+}
+
+/* A jam while the card moves: the driver stops at once, cannot capture a jammed card, and
+ * after the technician clears the jam it resets the dispenser and issues again. */
+static void
+test_issue_jam_while_dispensing (Fixture       *fixture,
+                                 gconstpointer  data)
+{
+  g_autoptr(LkCardData) card = lk_test_card_data ();
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(LkIssueResult) issue = NULL;
+
+  lk_test_sim_ok (fixture->sim, "motion-ms 200");
+  g_test_expect_message ("lingka-dispenser", G_LOG_LEVEL_WARNING, "could not capture the card*");
+  lk_dispenser_issue_async (fixture->dispenser, card, NULL, 0, 5000, on_progress, fixture,
+                            NULL, lk_test_store_result_cb, &result);
+  g_assert_true (lk_test_wait_until (sim_is_dispensing, fixture, 5000));
+  lk_test_sim_ok (fixture->sim, "jam");
+  g_assert_true (lk_test_wait_result (&result, 10000));
+  g_test_assert_expected_messages ();
+  issue = lk_dispenser_issue_finish (fixture->dispenser, result, NULL);
+  g_assert_false (issue->ok);
+  g_assert_cmpint (issue->reason, ==, LK_FAIL_JAM);
+  g_assert_null (issue->card_no);
+  g_assert_false (issue->captured);
+  g_assert_true (has_stage (fixture, LK_ISSUE_STAGE_DISPENSING));
+  g_assert_nonnull (strstr (issue->detail, "capture failed"));
+  g_assert_true (lk_test_wait_until (card_is_stuck, fixture, 5000));
+
+  lk_test_sim_ok (fixture->sim, "clear");
+  lk_test_sim_ok (fixture->sim, "motion-ms 20");
+  g_array_set_size (fixture->stages, 0);
+  g_clear_pointer (&issue, lk_issue_result_free);
+  issue = run_issue (fixture, NULL, 0, 5000, NULL);
+  g_assert_true (issue->ok);
+  assert_card_holds (fixture, issue->card_no, NULL, 0);
+}
+
 static void
 test_issue_empty (Fixture       *fixture,
                   gconstpointer  data)
@@ -613,6 +669,7 @@ main (int   argc,
   ADD ("/driver/issue/card-key", test_issue_card_key, fixture_set_up);
   ADD ("/driver/issue/reply-motion", test_issue_reply_motion, fixture_set_up_reply_motion);
   ADD ("/driver/issue/jam", test_issue_jam, fixture_set_up);
+  ADD ("/driver/issue/jam-while-dispensing", test_issue_jam_while_dispensing, fixture_set_up);
   ADD ("/driver/issue/empty", test_issue_empty, fixture_set_up);
   ADD ("/driver/issue/reject-full", test_issue_reject_full, fixture_set_up);
   ADD ("/driver/issue/nak-retry", test_issue_nak_retry, fixture_set_up);

@@ -20,6 +20,12 @@ on_deadline_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+static gboolean
+on_recheck_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
 gboolean
 lk_test_wait_until (LkTestCondition condition,
                     gpointer        data,
@@ -30,12 +36,19 @@ lk_test_wait_until (LkTestCondition condition,
   g_autoptr(GSource) source = g_timeout_source_new (timeout_ms);
   gboolean held;
 
+  g_autoptr(GSource) recheck = g_timeout_source_new (2);
+
   g_source_set_callback (source, on_deadline_cb, &deadline, NULL);
   g_source_attach (source, context);
+  /* Some conditions (the simulator's state) change on other threads without any event on
+   * this context: look again every 2 ms. */
+  g_source_set_callback (recheck, on_recheck_cb, NULL, NULL);
+  g_source_attach (recheck, context);
 
   while (!(held = condition (data)) && !deadline.expired)
     g_main_context_iteration (context, TRUE);
 
+  g_source_destroy (recheck);
   g_source_destroy (source);
   return held;
 }
