@@ -127,6 +127,10 @@
     return out.replace(/^[\s\u00a0\u200b-\u200d\u2060\u3000\ufeff]+|[\s\u00a0\u200b-\u200d\u2060\u3000\ufeff]+$/g, '');
   }
 
+  function isPhone () {
+    return /Mobi|Android|iPhone|iPad|MicroMessenger|AlipayClient/i.test(navigator.userAgent || '');
+  }
+
   function formatYuan (fen) {
     return (Number(fen || 0) / 100).toFixed(2);
   }
@@ -433,6 +437,7 @@
     $('pay-fee').textContent = formatYuan(session.fee_fen);
     $('pay-error').textContent = '';
     $('pay-hint').hidden = true;
+    $('pay-qr').hidden = true;
     $('pay-pending').hidden = true;
     setPayButtonsDisabled(false);
     show('pay');
@@ -475,6 +480,14 @@
         $('pay-pending').hidden = false;
         await api('POST', url);
         await refreshStatus();
+      } else if (order.pay_url && !isPhone() && window.LingkaQr &&
+                 window.LingkaQr.draw($('pay-qr-canvas'), order.pay_url, 240)) {
+        /* On a PC: scan the provider's link with the phone. */
+        $('pay-qr-caption').textContent = channel === 'wechat'
+          ? '请使用微信扫一扫完成支付'
+          : '请使用支付宝扫一扫完成支付';
+        $('pay-qr').hidden = false;
+        $('pay-pending').hidden = false;
       } else if (order.pay_url && /^https?:\/\//.test(order.pay_url)) {
         /* The provider's cashier page; coming back reloads this page, which resumes. */
         $('pay-pending').hidden = false;

@@ -6,7 +6,9 @@
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 import os
+import json
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -27,6 +29,7 @@ def read(name):
 
 html = read('index.html')
 js = read('app.js')
+qr = read('qr.js')
 css = read('app.css')
 
 # 1. The GResource manifest lists exactly the page's files, and compiles.
@@ -34,7 +37,8 @@ tree = ET.parse(os.path.join(web, 'lingka-web.gresource.xml'))
 resource = tree.getroot().find('gresource')
 files = sorted(f.text for f in resource.findall('file'))
 check('gresource prefix is /cn/lingka/web', resource.get('prefix') == '/cn/lingka/web')
-check('gresource lists the page files', files == ['app.css', 'app.js', 'index.html'], str(files))
+check('gresource lists the page files', files == ['app.css', 'app.js', 'index.html', 'qr.js'],
+      str(files))
 with tempfile.TemporaryDirectory() as tmp:
     rc = subprocess.run(['glib-compile-resources', '--sourcedir', web,
                          '--target', os.path.join(tmp, 'web.gresource'),
@@ -50,11 +54,13 @@ check('no external resources', not external, str(external))
 check('no inline script (the server sends a strict CSP)',
       not re.search(r'<script(?![^>]*\bsrc=)[^>]*>', html) and
       not re.search(r'<[^>]*\son[a-z]+\s*=', html) and not re.search(r'\sstyle\s*=', html))
-check('script and style are linked', 'src="app.js"' in html and 'href="app.css"' in html)
+check('scripts and style are linked',
+      html.find('src="qr.js"') >= 0 and html.find('src="qr.js"') < html.find('src="app.js"') and
+      'href="app.css"' in html)
 
 # 3. ES2017 at most: no optional chaining, nullish coalescing, object spread/rest,
 #    class fields or regexp lookbehind.
-code = re.sub(r'/\*.*?\*/', '', js, flags=re.S)
+code = re.sub(r'/\*.*?\*/', '', js + qr, flags=re.S)
 code = re.sub(r"'(?:[^'\\\n]|\\.)*'", "''", code)
 too_new = []
 for pattern, what in [(r'\?\.(?!\d)', 'optional chaining'), (r'\?\?', 'nullish coalescing'),
@@ -65,9 +71,47 @@ for pattern, what in [(r'\?\.(?!\d)', 'optional chaining'), (r'\?\?', 'nullish c
         too_new.append(what)
 check('ES2017 syntax only', not too_new, ', '.join(too_new))
 if os.path.exists('/usr/bin/node'):
-    rc = subprocess.run(['node', '--check', os.path.join(web, 'app.js')], capture_output=True,
-                        text=True)
-    check('app.js parses', rc.returncode == 0, rc.stderr.strip())
+    for name in ('app.js', 'qr.js'):
+        rc = subprocess.run(['node', '--check', os.path.join(web, name)], capture_output=True,
+                            text=True)
+        check(name + ' parses', rc.returncode == 0, rc.stderr.strip())
+
+# 3b. The QR encoder's output decodes (needs node and zbarimg; skipped without them).
+if shutil.which('node') and shutil.which('zbarimg'):
+    samples = ['weixin://wxpay/bizpayurl?pr=AbCdEf123',
+               'https://qr.alipay.com/bax01234abcdefghijklmnopqrstuvwxyz5678',
+               '领卡 http://127.0.0.1:8080/api/v1/sandbox/pay/ORDER-0001', 'y' * 200]
+    script = '''
+global.window = {};
+require(%s);
+const fs = require('fs');
+const texts = JSON.parse(process.argv[1]);
+texts.forEach((t, n) => {
+  const qr = window.LingkaQr.encode(t);
+  const s = 4, total = (qr.size + 8) * s;
+  let out = 'P1\\n' + total + ' ' + total + '\\n';
+  for (let y = 0; y < total; y++) {
+    const row = [];
+    for (let x = 0; x < total; x++) {
+      const mx = Math.floor(x / s) - 4, my = Math.floor(y / s) - 4;
+      row.push(mx >= 0 && my >= 0 && mx < qr.size && my < qr.size && qr.modules[my][mx] ? 1 : 0);
+    }
+    out += row.join(' ') + '\\n';
+  }
+  fs.writeFileSync(process.argv[2] + '/qr' + n + '.pbm', out);
+});
+if (window.LingkaQr.encode('z'.repeat(300)) !== null) process.exit(3);
+''' % json.dumps(os.path.join(os.path.abspath(web), 'qr.js'))
+    with tempfile.TemporaryDirectory() as tmp:
+        rc = subprocess.run(['node', '-e', script, json.dumps(samples), tmp], capture_output=True,
+                            text=True)
+        check('qr.js encodes, and refuses text that does not fit', rc.returncode == 0,
+              rc.stderr.strip())
+        for n, text in enumerate(samples):
+            out = subprocess.run(['zbarimg', '-q', '--raw', os.path.join(tmp, 'qr%d.pbm' % n)],
+                                 capture_output=True)
+            decoded = out.stdout.decode('utf-8', 'replace').rstrip('\n')
+            check('QR code %d decodes to its text' % n, decoded == text, decoded[:80])
 
 # 4. Every element the script looks up by id exists in the page, exactly once.
 ids = re.findall(r'''\bid="([^"]+)"''', html)
