@@ -177,7 +177,7 @@ arm_tick (LkKioskFlow *self)
   guint delay;
 
   g_clear_handle_id (&self->tick_id, g_source_remove);
-  if (self->deadline == 0)
+  if (self->deadline == 0 || g_cancellable_is_cancelled (self->cancellable))
     {
       set_countdown (self, 0);
       return;
@@ -425,7 +425,8 @@ on_status_cb (GObject      *source,
   self->polling = FALSE;
   if (!lk_dispenser_get_status_finish (LK_DISPENSER (source), result, &status, &error))
     {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      /* The flow is going away: whatever the port said no longer matters. */
+      if (g_cancellable_is_cancelled (self->cancellable))
         return;
       g_warning ("flow: dispenser status: %s", error->message);
       apply_status (self, NULL, error);
@@ -470,6 +471,8 @@ schedule_poll (LkKioskFlow *self,
                guint        delay_ms)
 {
   g_clear_handle_id (&self->poll_id, g_source_remove);
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
   self->poll_id = g_timeout_add (delay_ms, on_poll_timeout_cb, self);
 }
 
@@ -499,7 +502,6 @@ on_issue_progress_cb (LkIssueStage  stage,
   LkKioskFlow *self = user_data;
   g_autoptr(GError) error = NULL;
 
-  g_signal_emit (self, signals[ISSUE_PROGRESS], 0, (guint) stage, card_no);
   if (self->claim_id == NULL)
     return;
 
@@ -534,6 +536,8 @@ on_issue_progress_cb (LkIssueStage  stage,
     default:
       break;
     }
+  /* After the journal: an observer sees the state already on disk. */
+  g_signal_emit (self, signals[ISSUE_PROGRESS], 0, (guint) stage, card_no);
 }
 
 static void
@@ -788,6 +792,8 @@ on_test_issue_cb (GObject      *source,
   self->issuing = FALSE;
   set_busy (self, FALSE);
   issue = lk_dispenser_test_issue_finish (LK_DISPENSER (source), result, &error);
+  if (g_cancellable_is_cancelled (self->cancellable))
+    return;
   if (issue == NULL)
     g_string_append_printf (self->service_log, "  %s\n", error->message);
   else
@@ -1035,6 +1041,19 @@ lk_kiosk_flow_start (LkKioskFlow *self)
 
   lk_kiosk_link_start (self->link);
   lk_kiosk_flow_poll_status (self);
+}
+
+void
+lk_kiosk_flow_stop (LkKioskFlow *self)
+{
+  g_return_if_fail (LK_IS_KIOSK_FLOW (self));
+
+  /* Operations under way finish in their threads (an issue captures its card and is
+   * journaled); nothing new starts. */
+  g_cancellable_cancel (self->cancellable);
+  g_clear_handle_id (&self->tick_id, g_source_remove);
+  g_clear_handle_id (&self->poll_id, g_source_remove);
+  lk_kiosk_link_stop (self->link);
 }
 
 LkKioskConfig *
@@ -1410,7 +1429,7 @@ lk_kiosk_flow_poll_status (LkKioskFlow *self)
   g_return_if_fail (LK_IS_KIOSK_FLOW (self));
 
   g_clear_handle_id (&self->poll_id, g_source_remove);
-  if (self->polling)
+  if (self->polling || g_cancellable_is_cancelled (self->cancellable))
     return;
   if (!ensure_dispenser (self))
     {

@@ -82,6 +82,8 @@ void           lk_kiosk_flow_set_timing         (LkKioskFlow             *self,
 const LkKioskFlowTiming *lk_kiosk_flow_get_timing (LkKioskFlow           *self);
 /* Recovers the journal (reports what a crash left), starts the link and the status poll. */
 void           lk_kiosk_flow_start              (LkKioskFlow             *self);
+/* Stops polling, timers and the link; an issue under way still ends and is journaled. */
+void           lk_kiosk_flow_stop               (LkKioskFlow             *self);
 
 LkKioskConfig *lk_kiosk_flow_get_config         (LkKioskFlow             *self);
 LkKioskStore  *lk_kiosk_flow_get_store          (LkKioskFlow             *self);

@@ -471,7 +471,7 @@ on_error_cb (SoupWebsocketConnection *conn,
              GError                  *error,
              gpointer                 user_data)
 {
-  g_warning ("link: %s", error->message);
+  g_message ("link: %s", error->message);
 }
 
 static gboolean

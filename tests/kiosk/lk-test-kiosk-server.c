@@ -257,6 +257,16 @@ handle_report (LkTestKioskServer *self,
           g_free (code->fail_reason);
           code->fail_reason = g_strdup (json_object_get_string_member_with_default (msg, "reason", ""));
           self->n_failed++;
+          /* The code is usable again: every kiosk of the school gets it back. */
+          {
+            g_autoptr(JsonBuilder) builder = lk_message_begin (LK_MSG_CODE_ADDED);
+            g_autofree char *text = NULL;
+
+            json_builder_set_member_name (builder, "code");
+            add_code_json (builder, code);
+            text = lk_message_finish (builder);
+            broadcast (self, text);
+          }
         }
     }
 }
@@ -368,19 +378,6 @@ on_websocket_cb (SoupServer              *server,
   send_snapshot (self, conn);
 }
 
-static void
-on_early_request_cb (SoupServer        *server,
-                     SoupServerMessage *msg,
-                     const char        *path,
-                     GHashTable        *query,
-                     gpointer           user_data)
-{
-  LkTestKioskServer *self = user_data;
-
-  if (self->refusing)
-    soup_server_message_set_status (msg, SOUP_STATUS_SERVICE_UNAVAILABLE, NULL);
-}
-
 static gboolean
 on_auth_cb (SoupAuthDomain    *domain,
             SoupServerMessage *msg,
@@ -390,6 +387,11 @@ on_auth_cb (SoupAuthDomain    *domain,
 {
   LkTestKioskServer *self = user_data;
   gboolean ok = g_strcmp0 (username, self->sn) == 0 && g_strcmp0 (password, self->secret) == 0;
+
+  /* An unreachable server: no upgrade (libsoup's websocket handler ignores a status set by an
+   * early handler, so the refusal is made here). */
+  if (self->refusing)
+    return FALSE;
 
   if (!ok)
     self->n_auth_failures++;
@@ -424,7 +426,6 @@ lk_test_kiosk_server_new (const char  *sn,
   soup_auth_domain_basic_set_auth_callback (domain, on_auth_cb, self, NULL);
   soup_auth_domain_add_path (domain, LK_KIOSK_WS_PATH);
   soup_server_add_auth_domain (self->server, domain);
-  soup_server_add_early_handler (self->server, LK_KIOSK_WS_PATH, on_early_request_cb, self, NULL);
   soup_server_add_websocket_handler (self->server, LK_KIOSK_WS_PATH, NULL, NULL,
                                      on_websocket_cb, self, NULL);
   soup_server_listen (self->server, address, 0, &error);

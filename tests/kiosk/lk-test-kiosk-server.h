@@ -42,7 +42,7 @@ void               lk_test_kiosk_server_revoke_code  (LkTestKioskServer *self,
 
 /* Network faults. */
 void               lk_test_kiosk_server_disconnect_all (LkTestKioskServer *self);
-/* While refusing, upgrades fail with 503. */
+/* While refusing, no upgrade succeeds (answered 401). */
 void               lk_test_kiosk_server_set_refusing (LkTestKioskServer *self,
                                                       gboolean           refusing);
 /* While silent, nothing is answered (claims, reports, pings): a dead peer. */

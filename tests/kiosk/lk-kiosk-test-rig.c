@@ -1,0 +1,135 @@
+/* lk-kiosk-test-rig.c
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include "lk-kiosk-test-rig.h"
+#include "lk-kiosk-test-util.h"
+
+LkKioskRig *
+lk_kiosk_rig_new (const char *server_url,
+                  const char *sn,
+                  const char *secret,
+                  const char *dir,
+                  guint       motion_ms)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *db = NULL;
+  LkDispenserSimOptions options;
+  LkKioskRig *rig = g_new0 (LkKioskRig, 1);
+  LkKioskLinkTiming link_timing = {
+    .backoff_min_ms = 20,
+    .backoff_max_ms = 200,
+    .heartbeat_interval_ms = 1000,
+    .heartbeat_deadline_ms = 5000,
+    .status_interval_ms = 60000,
+  };
+  LkKioskFlowTiming flow_timing = {
+    .entry_timeout_ms = 20000,
+    .notice_timeout_ms = 20000,
+    .claim_timeout_ms = 5000,
+    .take_timeout_ms = 2000,
+    .lockout_ms = 60000,
+    .max_wrong_codes = 5,
+    .status_poll_ms = 100,
+    .service_timeout_ms = 20000,
+  };
+
+  if (dir != NULL)
+    rig->dir = g_strdup (dir);
+  else
+    {
+      rig->dir = g_dir_make_tmp ("lk-kiosk-rig-XXXXXX", &error);
+      g_assert_no_error (error);
+    }
+
+  lk_dispenser_sim_options_init (&options);
+  options.motion_ms = motion_ms;
+  options.auto_take_ms = 20;
+  options.gap_ms = 0;
+  rig->sim = lk_dispenser_sim_new (&options, &error);
+  g_assert_no_error (error);
+
+  rig->dispenser = lk_dispenser_new (lk_dispenser_sim_get_port (rig->sim), 0, 9600, &error);
+  g_assert_no_error (error);
+  lk_dispenser_set_poll_interval_ms (rig->dispenser, 5);
+  lk_dispenser_set_reply_timeout_ms (rig->dispenser, 300);
+  lk_dispenser_set_motion_timeout_ms (rig->dispenser, 3000);
+
+  rig->config = lk_kiosk_config_new ();
+  lk_kiosk_config_set_server_url (rig->config, server_url);
+  lk_kiosk_config_set_credentials (rig->config, sn, secret);
+  lk_kiosk_config_set_serial_port (rig->config, lk_dispenser_sim_get_port (rig->sim));
+  lk_kiosk_config_set_data_dir (rig->config, rig->dir);
+  lk_kiosk_config_set_school_name (rig->config, "杭州市文三街小学");
+  lk_kiosk_config_set_service_pin (rig->config, LK_TEST_SERVICE_PIN);
+  g_assert_true (lk_kiosk_config_set_card_key_hex (rig->config, "00112233445566778899aabbccddeeff",
+                                                   &error));
+
+  db = g_build_filename (rig->dir, "kiosk.db", NULL);
+  rig->store = lk_kiosk_store_open (db, &error);
+  g_assert_no_error (error);
+  rig->link = lk_kiosk_link_new (rig->config, rig->store);
+  lk_kiosk_link_set_timing (rig->link, &link_timing);
+  rig->flow = lk_kiosk_flow_new (rig->config, rig->store, rig->link, rig->dispenser);
+  lk_kiosk_flow_set_timing (rig->flow, &flow_timing);
+  return rig;
+}
+
+void
+lk_kiosk_rig_free (LkKioskRig *rig)
+{
+  lk_kiosk_flow_stop (rig->flow);
+  g_clear_object (&rig->flow);
+  g_clear_object (&rig->link);
+  g_clear_object (&rig->dispenser);
+  g_clear_object (&rig->store);
+  g_clear_object (&rig->config);
+  g_clear_object (&rig->sim);
+  /* Let the cancelled operations and closed sockets run down. */
+  while (g_main_context_iteration (NULL, FALSE));
+  lk_test_remove_tree (rig->dir);
+  g_free (rig->dir);
+  g_free (rig);
+}
+
+void
+lk_kiosk_rig_wait_screen (LkKioskRig    *rig,
+                          LkKioskScreen  screen,
+                          guint          timeout_ms)
+{
+  if (!LK_TEST_WAIT_UNTIL (lk_kiosk_flow_get_screen (rig->flow) == screen, timeout_ms))
+    g_error ("waited for screen %s, still on %s", lk_kiosk_screen_to_string (screen),
+             lk_kiosk_screen_to_string (lk_kiosk_flow_get_screen (rig->flow)));
+}
+
+void
+lk_kiosk_rig_start (LkKioskRig *rig)
+{
+  lk_kiosk_flow_start (rig->flow);
+  lk_kiosk_rig_wait_screen (rig, LK_KIOSK_SCREEN_IDLE, 10000);
+  g_assert_true (LK_TEST_WAIT_UNTIL (lk_kiosk_link_get_connected (rig->link), 10000));
+}
+
+void
+lk_kiosk_rig_type_code (LkKioskRig *rig,
+                        const char *code)
+{
+  if (lk_kiosk_flow_get_screen (rig->flow) == LK_KIOSK_SCREEN_IDLE)
+    lk_kiosk_flow_start_entry (rig->flow);
+  g_assert_cmpint (lk_kiosk_flow_get_screen (rig->flow), ==, LK_KIOSK_SCREEN_ENTRY);
+  for (const char *p = code; *p; p++)
+    lk_kiosk_flow_press_digit (rig->flow, (guint) (*p - '0'));
+  lk_kiosk_flow_submit (rig->flow);
+}
+
+void
+lk_kiosk_rig_sim (LkKioskRig *rig,
+                  const char *command)
+{
+  g_autofree char *answer = lk_dispenser_sim_command (rig->sim, command);
+
+  if (!g_str_has_prefix (answer, "ok"))
+    g_error ("simulator: %s → %s", command, answer);
+}

@@ -1,0 +1,49 @@
+/* lk-kiosk-test-rig.h: a whole kiosk for tests: the real store (a temp file), link, flow and
+ * dispenser driver, the simulator on a real pty, and a server to talk to
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#pragma once
+
+#include "lk-dispenser-sim.h"
+#include "lk-kiosk-flow.h"
+
+G_BEGIN_DECLS
+
+#define LK_TEST_SERVICE_PIN "246810"
+
+typedef struct
+{
+  char           *dir;
+  LkDispenserSim *sim;
+  LkDispenser    *dispenser;
+  LkKioskConfig  *config;
+  LkKioskStore   *store;
+  LkKioskLink    *link;
+  LkKioskFlow    *flow;
+} LkKioskRig;
+
+/* Builds the rig; the kiosk's database lives in @dir (made if NULL, and then removed with the
+ * rig). @motion_ms is the simulator's mechanical time. Does not start the flow. */
+LkKioskRig *lk_kiosk_rig_new        (const char  *server_url,
+                                     const char  *sn,
+                                     const char  *secret,
+                                     const char  *dir,
+                                     guint        motion_ms);
+void        lk_kiosk_rig_free       (LkKioskRig  *rig);
+/* Starts the flow and waits (with a deadline) for the idle screen and the link. */
+void        lk_kiosk_rig_start      (LkKioskRig  *rig);
+/* Touches the idle screen, types @code on the keypad and presses OK. */
+void        lk_kiosk_rig_type_code  (LkKioskRig  *rig,
+                                     const char  *code);
+/* Waits for @screen; fails the test with the screen it is on after @timeout_ms. */
+void        lk_kiosk_rig_wait_screen (LkKioskRig   *rig,
+                                      LkKioskScreen screen,
+                                      guint         timeout_ms);
+/* Runs a simulator command and asserts that it answered ok. */
+void        lk_kiosk_rig_sim         (LkKioskRig   *rig,
+                                      const char   *command);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkKioskRig, lk_kiosk_rig_free)
+
+G_END_DECLS
