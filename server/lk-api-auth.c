@@ -25,14 +25,6 @@ username_is_valid (const char *username)
   return TRUE;
 }
 
-static char *
-iso8601 (gint64 unix_time)
-{
-  g_autoptr(GDateTime) when = g_date_time_new_from_unix_utc (unix_time);
-
-  return g_date_time_format (when, "%Y-%m-%dT%H:%M:%SZ");
-}
-
 static void
 login_cb (LkServer          *server,
           SoupServerMessage *msg,
@@ -46,7 +38,6 @@ login_cb (LkServer          *server,
   g_autofree char *username = NULL;
   g_autofree char *token = NULL;
   g_autofree char *token_hash = NULL;
-  g_autofree char *expires = NULL;
   g_autoptr(LkUserRecord) user = NULL;
   g_autoptr(JsonBuilder) builder = NULL;
   g_autoptr(JsonNode) reply = NULL;
@@ -122,7 +113,6 @@ login_cb (LkServer          *server,
                   "LK_CLIENT", address, NULL);
   }
 
-  expires = iso8601 (expires_at);
   builder = json_builder_new ();
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "token");
@@ -135,7 +125,7 @@ login_cb (LkServer          *server,
   else
     json_builder_add_null_value (builder);
   json_builder_set_member_name (builder, "expires_at");
-  json_builder_add_string_value (builder, expires);
+  json_builder_add_int_value (builder, expires_at);
   json_builder_end_object (builder);
   reply = json_builder_get_root (builder);
   lk_http_reply_json (msg, SOUP_STATUS_OK, reply);

@@ -25,6 +25,7 @@ typedef struct
 } LkPaymentNotice;
 
 void lk_payment_notice_clear (LkPaymentNotice *notice);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LkPaymentNotice, lk_payment_notice_clear)
 
 #define LK_TYPE_PAYMENT_PROVIDER (lk_payment_provider_get_type ())
 G_DECLARE_INTERFACE (LkPaymentProvider, lk_payment_provider, LK, PAYMENT_PROVIDER, GObject)

@@ -184,6 +184,11 @@ lk_routes_register (LkServer   *server,
   lk_routes_add (server, soup, NULL, LK_JSON_MAX_BYTES, fallback_cb);
 
   lk_api_auth_register (server, soup);
+  lk_api_imports_register (server, soup);
+  lk_api_directory_register (server, soup);
+  lk_api_students_register (server, soup);
+  lk_api_applications_register (server, soup);
+  lk_api_stats_register (server, soup);
 
 #ifdef LK_HAVE_KIOSK_WS
   lk_kiosk_ws_register (server, soup);

@@ -312,6 +312,7 @@ typedef struct
 } LkPaymentApplied;
 
 void          lk_payment_applied_clear     (LkPaymentApplied *applied);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LkPaymentApplied, lk_payment_applied_clear)
 
 /* Applies a verified "paid" notice exactly once, in one transaction: payment pending → paid
  * (INVALID if the amount differs, NOT_FOUND for an unknown order), application → paid, claim
