@@ -428,7 +428,18 @@
         button.hidden = channels.indexOf(button.getAttribute('data-channel')) < 0;
       }
     } catch (e) {
-      sandbox.hidden = true;
+      sandbox.hidden = !(e.status === 404 && await hasSandbox());
+    }
+  }
+
+  /* A server without the channel list: its sandbox route answers a GET with 405 (it only takes
+   * POST) when --sandbox is on, and with 404 when it is off. Nothing is created either way. */
+  async function hasSandbox () {
+    try {
+      const response = await fetch(API + '/sandbox/pay/probe', { method: 'GET', cache: 'no-store' });
+      return response.status === 405;
+    } catch (e) {
+      return false;
     }
   }
 
