@@ -426,12 +426,13 @@ websocket_cb (SoupServer              *soup,
    * which the kiosk applies idempotently by code_id). */
   lk_hub_subscribe (lk_server_get_hub (server), connection, LK_HUB_KIOSK, kiosk->school_id,
                     kiosk->sn);
+  /* Online (and last_seen stored) before the kiosk hears anything; "closed" balances it. */
+  lk_claims_kiosk_connected (kc->claims, kiosk);
   snapshot = lk_claims_snapshot (kc->claims, kiosk->school_id, &error);
   if (snapshot == NULL)
     {
       g_warning ("Kiosk %s: no snapshot: %s", kiosk->sn, error->message);
       soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, NULL);
-      lk_claims_kiosk_connected (kc->claims, kiosk);
       return;
     }
   soup_websocket_connection_send_text (connection, snapshot);
@@ -440,8 +441,6 @@ websocket_cb (SoupServer              *soup,
   g_source_set_callback (kc->heartbeat, on_heartbeat_cb, kc, NULL);
   g_source_set_static_name (kc->heartbeat, "[lingka] kiosk heartbeat");
   g_source_attach (kc->heartbeat, g_main_context_get_thread_default ());
-
-  lk_claims_kiosk_connected (kc->claims, kiosk);
 }
 
 /* "Basic base64(SN:secret)" → SN and secret; FALSE if the header is missing or malformed. */

@@ -228,3 +228,34 @@ lk_test_ws_free (LkTestWs *ws)
   g_ptr_array_unref (ws->inbox);
   g_free (ws);
 }
+
+char *
+lk_test_claimable (LkTestServer *ts,
+                   const char   *klass,
+                   const char   *name,
+                   const char   *student_no,
+                   char        **app_id,
+                   char        **app_token)
+{
+  const char *rows[1][6] = { { LK_TEST_PROVINCE, LK_TEST_SCHOOL, klass, name, student_no, NULL } };
+  g_autofree char *id = NULL;
+  g_autofree char *token = NULL;
+  char *code;
+
+  lk_test_server_import (ts, ts->teacher_token, rows, 1);
+  id = lk_test_server_apply (ts, LK_TEST_PROVINCE, LK_TEST_SCHOOL, klass, name, student_no, &token);
+  code = lk_test_server_pay (ts, id, token);
+  g_assert_true (lk_claim_code_is_valid (code));
+  if (app_id != NULL)
+    *app_id = g_steal_pointer (&id);
+  if (app_token != NULL)
+    *app_token = g_steal_pointer (&token);
+  return code;
+}
+
+char *
+lk_test_claim_request (const char *id,
+                       const char *code)
+{
+  return g_strdup_printf ("{\"type\": \"claim.request\", \"id\": \"%s\", \"code\": \"%s\"}", id, code);
+}

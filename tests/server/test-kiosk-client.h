@@ -63,4 +63,17 @@ void        lk_test_ws_free          (LkTestWs     *ws);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkTestWs, lk_test_ws_free)
 
+/* Imports one student of LK_TEST_SCHOOL (as the teacher), applies and pays: returns the claim
+ * code; the application's id and token in @app_id and @app_token (either may be NULL). */
+char       *lk_test_claimable        (LkTestServer *ts,
+                                      const char   *klass,
+                                      const char   *name,
+                                      const char   *student_no,
+                                      char        **app_id,
+                                      char        **app_token);
+
+/* "{\"type\": \"claim.request\", \"id\": ID, \"code\": CODE}" */
+char       *lk_test_claim_request    (const char   *id,
+                                      const char   *code);
+
 G_END_DECLS
