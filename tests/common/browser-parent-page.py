@@ -8,7 +8,8 @@
 #   the claim code in 2 groups → a reload resumes → a kiosk takes the card over its WebSocket →
 #   the page shows 已领卡 live.
 # Prints TAP. Skips when Chromium or python3-websocket is not installed.
-# With --screenshot FILE it also saves the code screen (docs/screenshots/parent-page.png).
+# With --screenshots DIR it also saves the code screen (parent-page.png) and the form with a
+# mismatch under the name (parent-page-form.png), as in docs/screenshots/.
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 import base64
@@ -45,9 +46,9 @@ if CHROMIUM is None:
     tap_skip('chromium is not installed')
 
 server_bin = sys.argv[1]
-screenshot = None
-if '--screenshot' in sys.argv:
-    screenshot = sys.argv[sys.argv.index('--screenshot') + 1]
+screenshots = None
+if '--screenshots' in sys.argv:
+    screenshots = sys.argv[sys.argv.index('--screenshots') + 1]
 
 
 def check(name, ok, detail=''):
@@ -293,6 +294,9 @@ def main():
                                   'document.getElementById("name-error").textContent')
         check('mismatch shown under the name', message == '学生姓名与学校登记信息不一致，请核对', message)
         check('still on the form', visible(browser, 'screen-apply'))
+        if screenshots:
+            browser.js('document.getElementById("name").scrollIntoView({block: "center"})')
+            browser.screenshot(os.path.join(screenshots, 'parent-page-form.png'))
 
         # The right name: verified, on to payment
         set_input(browser, 'name', '张小明')
@@ -317,8 +321,9 @@ def main():
         check('status reached 可领取',
               browser.js('document.querySelector("#status-list li[data-status=claimable]")'
                          '.classList.contains("done")'))
-        if screenshot:
-            browser.screenshot(screenshot)
+        if screenshots:
+            browser.js('window.scrollTo(0, 0)')
+            browser.screenshot(os.path.join(screenshots, 'parent-page.png'))
 
         # A reload resumes from sessionStorage
         browser.navigate(base + '/')
