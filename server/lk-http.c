@@ -522,7 +522,7 @@ lk_http_log_request (SoupServerMessage *msg)
   char status_text[8];
 
   g_snprintf (status_text, sizeof status_text, "%u", status);
-  lk_log_event (status >= 500 ? G_LOG_LEVEL_WARNING : G_LOG_LEVEL_DEBUG, "Request",
+  lk_log_event (status >= 500 ? G_LOG_LEVEL_MESSAGE : G_LOG_LEVEL_DEBUG, "Request",
                 "LK_HTTP_METHOD", soup_server_message_get_method (msg),
                 "LK_HTTP_PATH", g_uri_get_path (soup_server_message_get_uri (msg)),
                 "LK_HTTP_STATUS", status_text,
