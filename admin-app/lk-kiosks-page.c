@@ -103,7 +103,16 @@ make_kiosk_row (LkKiosksPage *self,
   GtkWidget *state = gtk_label_new (online ? _("Online") : _("Offline"));
 
   if (school == NULL)
-    school_text = g_strdup_printf (_("school %d"), (int) lk_admin_json_int (kiosk, "school_id", 0));
+    {
+      gint64 school_id = lk_admin_json_int (kiosk, "school_id", 0);
+
+      /* The list gives the school's id; the directory gave us its name. */
+      for (guint i = 0; i < self->school_ids->len && school_text == NULL; i++)
+        if (g_array_index (self->school_ids, gint64, i) == school_id)
+          school_text = g_strdup (gtk_string_list_get_string (self->school_names, i));
+      if (school_text == NULL)
+        school_text = g_strdup_printf (_("school %d"), (int) school_id);
+    }
 
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (row), FALSE);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (row), sn != NULL ? sn : "?");
@@ -248,6 +257,8 @@ on_schools_cb (GObject      *source,
       g_array_append_val (self->school_ids, id);
       gtk_string_list_append (self->school_names, lk_admin_json_string (school, "name"));
     }
+  /* Rows already listed can now show the school's name. */
+  rebuild_list (self);
 }
 
 static void

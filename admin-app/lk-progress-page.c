@@ -100,7 +100,27 @@ apply_stats (LkProgressPage *self,
   g_autoptr (GPtrArray) classes = g_ptr_array_new_with_free_func ((GDestroyNotify) lk_class_progress_free);
   gboolean operator = self->client != NULL && lk_api_client_is_operator (self->client);
   g_autofree char *today = today_string ();
+  g_autoptr (GHashTable) school_names = g_hash_table_new_full (g_int64_hash, g_int64_equal,
+                                                               g_free, NULL);
   LkClassProgress totals = { 0, };
+
+  /* by_class names its school by id; by_school has the names. */
+  for (guint i = 0; by_school != NULL && i < json_array_get_length (by_school); i++)
+    {
+      JsonNode *node = json_array_get_element (by_school, i);
+      JsonObject *object;
+
+      if (!JSON_NODE_HOLDS_OBJECT (node))
+        continue;
+      object = json_node_get_object (node);
+      if (lk_admin_json_int (object, "school_id", 0) > 0 && lk_admin_json_string (object, "school"))
+        {
+          gint64 id = lk_admin_json_int (object, "school_id", 0);
+
+          g_hash_table_insert (school_names, g_memdup2 (&id, sizeof id),
+                               (gpointer) lk_admin_json_string (object, "school"));
+        }
+    }
 
   for (guint i = 0; by_class != NULL && i < json_array_get_length (by_class); i++)
     {
@@ -118,7 +138,11 @@ apply_stats (LkProgressPage *self,
         klass = lk_admin_json_string (object, "class_name");
       school = lk_admin_json_string (object, "school");
       if (school == NULL)
-        school = lk_admin_json_string (object, "school_name");
+        {
+          gint64 school_id = lk_admin_json_int (object, "school_id", 0);
+
+          school = g_hash_table_lookup (school_names, &school_id);
+        }
 
       if (operator && school != NULL)
         label = g_strdup_printf ("%s · %s", school, klass != NULL ? klass : "");

@@ -102,6 +102,14 @@ build_query (LkStudentsPage *self,
   const char *klass = selected_class (self);
   const char *status = selected_status (self);
 
+  /* The server's q matches names and student numbers; a class typed in full is a class filter. */
+  for (guint i = 1; klass == NULL && *q != '\0' && i < self->class_values->len; i++)
+    if (g_str_equal (g_ptr_array_index (self->class_values, i), q))
+      {
+        klass = g_ptr_array_index (self->class_values, i);
+        *q = '\0';
+      }
+
   if (*q != '\0')
     {
       g_string_append (path, "q=");
@@ -148,8 +156,8 @@ static void
 merge_classes (LkStudentsPage *self,
                JsonArray      *array)
 {
-  /* Classes for the filter come from what the server lists: the directory for a teacher's
-   * school, or the results themselves for an operator. */
+  /* Classes for the filter come from what the server lists: the directory of a teacher's
+   * school, and the results themselves (an operator has no single school). */
   for (guint i = 0; array != NULL && i < json_array_get_length (array); i++)
     {
       JsonNode *node = json_array_get_element (array, i);
@@ -232,8 +240,7 @@ on_search_cb (GObject      *source,
     self->total = g_list_model_get_n_items (G_LIST_MODEL (self->students));
   self->next_page = items->len > 0 ? self->next_page + 1 : 0;
 
-  if (lk_api_client_is_operator (self->client))
-    merge_classes (self, array);
+  merge_classes (self, array);
 
   gtk_stack_set_visible_child_name (self->view_stack,
                                     g_list_model_get_n_items (G_LIST_MODEL (self->students)) > 0
@@ -710,6 +717,8 @@ lk_students_page_reload (LkStudentsPage *self)
 
   g_clear_handle_id (&self->search_source, g_source_remove);
   fetch_page (self, 1);
+  /* A new import may have brought new classes. */
+  load_classes (self);
 }
 
 void
