@@ -209,6 +209,14 @@ lk_http_read_json_object (SoupServerMessage  *msg,
                          _("The body is not valid UTF-8"));
       return NULL;
     }
+  /* json-glib hands strings out NUL-terminated, so an escaped NUL would silently cut a value
+   * short: refuse it. */
+  if (g_strstr_len (data, len, "\\u0000") != NULL)
+    {
+      lk_http_set_error (error, SOUP_STATUS_BAD_REQUEST, "invalid_json", NULL,
+                         _("NUL characters are not allowed"));
+      return NULL;
+    }
   parser = json_parser_new_immutable ();
   if (!json_parser_load_from_data (parser, data, len, &local_error))
     {

@@ -1,0 +1,449 @@
+/* test-bad-input.c: a table of malformed, hostile and out-of-scope requests. Each gets its
+ * 4xx with the one error shape, the server keeps serving, and the database does not change.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include "lingka-common.h"
+#include "lk-test-server.h"
+
+typedef enum
+{
+  AUTH_NONE,
+  AUTH_OPERATOR,
+  AUTH_TEACHER,
+  AUTH_TEACHER_B,     /* a teacher of the second school */
+  AUTH_EXPIRED,
+  AUTH_FORGED,
+  AUTH_APPLICATION,
+  AUTH_OTHER_APPLICATION,
+} Auth;
+
+typedef struct
+{
+  LkTestServer *ts;
+  char         *expired_token;
+  char         *teacher_b_token;
+  char         *app_id;
+  char         *app_token;
+  char         *other_app_token;
+  char         *kiosk_secret;
+  gint64        batch_id;         /* pending, uploaded by "teacher" */
+  char         *batch_checksum;
+  gint64        student_b;        /* a student of the second school */
+} Fixture;
+
+typedef GBytes *(*BodyFunc) (Fixture *f);
+
+typedef struct
+{
+  const char *name;
+  const char *method;
+  const char *path;          /* {batch} {app} {student_b} are filled in */
+  Auth        auth;
+  const char *content_type;
+  const char *body;          /* text body, or NULL */
+  BodyFunc    body_func;     /* or a generated one */
+  const char *header_name;   /* one extra header */
+  const char *header_value;
+  guint       status;
+  const char *code;
+  const char *field;
+} Case;
+
+static const char *roster[][6] = {
+  { LK_TEST_PROVINCE, LK_TEST_SCHOOL, "三年级(2)班", "张小明", "2023001", NULL },
+  { LK_TEST_PROVINCE, LK_TEST_SCHOOL, "三年级(2)班", "李华", "2023002", NULL },
+  { LK_TEST_PROVINCE, "杭州市学军小学", "一年级(1)班", "王芳", "X0001", NULL },
+};
+
+static GBytes *
+text_frame (const char *start,
+            const char *payload,
+            const char *end_checksum)
+{
+  g_autofree char *sum = lk_sha256_hex (payload, strlen (payload));
+  char *text = g_strdup_printf ("%s\n%s\nLKEND %s\n", start, payload,
+                                end_checksum != NULL ? end_checksum : sum);
+
+  return g_bytes_new_take (text, strlen (text));
+}
+
+#define GOOD_PAYLOAD "[{\"seq\":1,\"province\":\"浙江省\",\"school\":\"杭州市文三小学\",\"class\":\"三年级(2)班\"," \
+                     "\"name\":\"赵六\",\"student_no\":\"2023009\",\"card_no\":null}]"
+
+static GBytes *frame_bad_start (Fixture *f) { return text_frame ("LKIMPORT/2 1", GOOD_PAYLOAD, NULL); }
+static GBytes *frame_bad_count (Fixture *f) { return text_frame ("LKIMPORT/1 2", GOOD_PAYLOAD, NULL); }
+static GBytes *frame_no_count (Fixture *f) { return text_frame ("LKIMPORT/1", GOOD_PAYLOAD, NULL); }
+static GBytes *frame_bad_checksum (Fixture *f)
+{
+  return text_frame ("LKIMPORT/1 1", GOOD_PAYLOAD, "0000000000000000000000000000000000000000000000000000000000000000");
+}
+static GBytes *frame_short_checksum (Fixture *f) { return text_frame ("LKIMPORT/1 1", GOOD_PAYLOAD, "abc"); }
+static GBytes *frame_not_json (Fixture *f) { return text_frame ("LKIMPORT/1 1", "[{\"seq\":1,", NULL); }
+static GBytes *frame_wrong_types (Fixture *f)
+{
+  return text_frame ("LKIMPORT/1 1", "[{\"seq\":\"1\",\"province\":\"浙江省\",\"school\":\"杭州市文三小学\","
+                     "\"class\":\"三年级(2)班\",\"name\":\"赵六\",\"student_no\":\"2023009\",\"card_no\":null}]", NULL);
+}
+static GBytes *frame_unknown_key (Fixture *f)
+{
+  return text_frame ("LKIMPORT/1 1", "[{\"seq\":1,\"province\":\"浙江省\",\"school\":\"杭州市文三小学\","
+                     "\"class\":\"三年级(2)班\",\"name\":\"赵六\",\"student_no\":\"2023009\",\"card_no\":null,"
+                     "\"admin\":true}]", NULL);
+}
+static GBytes *frame_invalid_utf8 (Fixture *f)
+{
+  return text_frame ("LKIMPORT/1 1", "[{\"seq\":1,\"province\":\"\xff\xfe\",\"school\":\"x\",\"class\":\"y\","
+                     "\"name\":\"z\",\"student_no\":\"1\",\"card_no\":null}]", NULL);
+}
+static GBytes *frame_empty_name (Fixture *f)
+{
+  return text_frame ("LKIMPORT/1 1", "[{\"seq\":1,\"province\":\"浙江省\",\"school\":\"杭州市文三小学\","
+                     "\"class\":\"三年级(2)班\",\"name\":\"\xe3\x80\x80\",\"student_no\":\"2023009\",\"card_no\":null}]", NULL);
+}
+static GBytes *frame_other_school (Fixture *f)
+{
+  return text_frame ("LKIMPORT/1 1", "[{\"seq\":1,\"province\":\"浙江省\",\"school\":\"杭州市学军小学\","
+                     "\"class\":\"一年级(1)班\",\"name\":\"赵六\",\"student_no\":\"X0009\",\"card_no\":null}]", NULL);
+}
+static GBytes *frame_truncated (Fixture *f)
+{
+  g_autoptr(GBytes) whole = text_frame ("LKIMPORT/1 1", GOOD_PAYLOAD, NULL);
+
+  return g_bytes_new_from_bytes (whole, 0, g_bytes_get_size (whole) / 2);
+}
+static GBytes *frame_no_end (Fixture *f)
+{
+  const char *text = "LKIMPORT/1 1\n" GOOD_PAYLOAD "\n";
+  return g_bytes_new_static (text, strlen (text));
+}
+static GBytes *empty_body (Fixture *f) { return g_bytes_new_static ("", 0); }
+
+static GBytes *
+oversize_json (Fixture *f)
+{
+  gsize len = 2 * 1024 * 1024;
+  char *text = g_malloc (len);
+
+  memset (text, ' ', len);
+  text[0] = '{';
+  text[len - 1] = '}';
+  return g_bytes_new_take (text, len);
+}
+
+static GBytes *
+invalid_utf8_json (Fixture *f)
+{
+  const char *text = "{\"username\": \"op\xc3\x28\", \"password\": \"whatever-pass\"}";
+  return g_bytes_new_static (text, strlen (text));
+}
+
+static GBytes *
+deep_json (Fixture *f)
+{
+  GString *text = g_string_new ("{\"username\":");
+
+  for (guint i = 0; i < 500; i++)
+    g_string_append_c (text, '[');
+  for (guint i = 0; i < 500; i++)
+    g_string_append_c (text, ']');
+  g_string_append (text, ",\"password\":\"x\"}");
+  return g_string_free_to_bytes (text);
+}
+
+static GBytes *
+forged_notice (Fixture *f)
+{
+  char *text = g_strdup_printf ("{\"order_no\":\"LK1\",\"amount_fen\":2000,\"txn\":\"T\",\"status\":\"paid\","
+                                "\"signature\":\"%064d\"}", 7);
+  return g_bytes_new_take (text, strlen (text));
+}
+
+static GBytes *
+commit_wrong_checksum (Fixture *f)
+{
+  const char *text = "{\"checksum\": \"1111111111111111111111111111111111111111111111111111111111111111\"}";
+  return g_bytes_new_static (text, strlen (text));
+}
+
+static GBytes *
+commit_right_checksum (Fixture *f)
+{
+  char *text = g_strdup_printf ("{\"checksum\": \"%s\"}", f->batch_checksum);
+  return g_bytes_new_take (text, strlen (text));
+}
+
+#define FRAME LK_IMPORT_FRAME_CONTENT_TYPE
+#define JSON "application/json"
+#define APPLY_OK_BUT(k, v) "{\"province\":\"浙江省\",\"school\":\"杭州市文三小学\",\"class\":\"三年级(2)班\"," \
+                           "\"name\":\"张小明\",\"student_no\":\"2023001\",\"phone\":\"13812345678\",\"consent\":true," k ":" v "}"
+
+static const Case cases[] = {
+  /* the import frame */
+  { "frame-bad-start", "POST", "/api/v1/imports", AUTH_TEACHER, FRAME, NULL, frame_bad_start, NULL, NULL, 400, "bad_frame", NULL },
+  { "frame-bad-count", "POST", "/api/v1/imports", AUTH_TEACHER, FRAME, NULL, frame_bad_count, NULL, NULL, 400, "bad_frame", NULL },
+  { "frame-no-count", "POST", "/api/v1/imports", AUTH_TEACHER, FRAME, NULL, frame_no_count, NULL, NULL, 400, "bad_frame", NULL },
+  { "frame-wrong-checksum", "POST", "/api/v1/imports", AUTH_TEACHER, FRAME, NULL, frame_bad_checksum, NULL, NULL, 400, "bad_frame", NULL },
+  { "frame-short-checksum", "POST", "/api/v1/imports", AUTH_TEACHER, FRAME, NULL, frame_short_checksum, NULL, NULL, 400, "bad_frame", NULL },
+  { "frame-truncated", "POST", "/api/v1/imports", AUTH_TEACHER, FRAME, NULL, frame_truncated, NULL, NULL, 400, "bad_frame", NULL },
+  { "frame-no-end-field", "POST", "/api/v1/imports", AUTH_TEACHER, FRAME, NULL, frame_no_end, NULL, NULL, 400, "bad_frame", NULL },
+  { "frame-empty", "POST", "/api/v1/imports", AUTH_TEACHER, FRAME, NULL, empty_body, NULL, NULL, 400, "bad_frame", NULL },
+  { "frame-payload-not-json", "POST", "/api/v1/imports", AUTH_TEACHER, FRAME, NULL, frame_not_json, NULL, NULL, 400, "invalid_json", NULL },
+  { "frame-wrong-types", "POST", "/api/v1/imports", AUTH_TEACHER, FRAME, NULL, frame_wrong_types, NULL, NULL, 400, "invalid_json", NULL },
+  { "frame-unknown-key", "POST", "/api/v1/imports", AUTH_TEACHER, FRAME, NULL, frame_unknown_key, NULL, NULL, 400, "invalid_json", NULL },
+  { "frame-invalid-utf8", "POST", "/api/v1/imports", AUTH_TEACHER, FRAME, NULL, frame_invalid_utf8, NULL, NULL, 400, "invalid_json", NULL },
+  { "frame-blank-name", "POST", "/api/v1/imports", AUTH_TEACHER, FRAME, NULL, frame_empty_name, NULL, NULL, 422, "invalid_rows", NULL },
+  { "frame-as-json", "POST", "/api/v1/imports", AUTH_TEACHER, JSON, "[]", NULL, NULL, NULL, 415, "unsupported_media_type", NULL },
+  { "frame-no-token", "POST", "/api/v1/imports", AUTH_NONE, FRAME, NULL, frame_bad_start, NULL, NULL, 401, "unauthorized", NULL },
+  { "frame-other-school", "POST", "/api/v1/imports", AUTH_TEACHER, FRAME, NULL, frame_other_school, NULL, NULL, 403, "forbidden", "school" },
+  /* the commit */
+  { "commit-wrong-checksum", "POST", "/api/v1/imports/{batch}/commit", AUTH_TEACHER, JSON, NULL, commit_wrong_checksum, NULL, NULL, 422, "checksum_mismatch", "checksum" },
+  { "commit-other-teacher", "POST", "/api/v1/imports/{batch}/commit", AUTH_TEACHER_B, JSON, NULL, commit_right_checksum, NULL, NULL, 403, "forbidden", NULL },
+  { "commit-unknown-batch", "POST", "/api/v1/imports/999999/commit", AUTH_TEACHER, JSON, NULL, commit_right_checksum, NULL, NULL, 404, "not_found", NULL },
+  { "commit-checksum-number", "POST", "/api/v1/imports/{batch}/commit", AUTH_TEACHER, JSON, "{\"checksum\": 12}", NULL, NULL, NULL, 422, "invalid_field", "checksum" },
+  { "commit-expired-token", "POST", "/api/v1/imports/{batch}/commit", AUTH_EXPIRED, JSON, NULL, commit_right_checksum, NULL, NULL, 401, "token_expired", NULL },
+  /* strict JSON */
+  { "login-not-json", "POST", "/api/v1/auth/login", AUTH_NONE, JSON, "{username: op}", NULL, NULL, NULL, 400, "invalid_json", NULL },
+  { "login-invalid-utf8", "POST", "/api/v1/auth/login", AUTH_NONE, JSON, NULL, invalid_utf8_json, NULL, NULL, 400, "invalid_json", NULL },
+  { "login-array", "POST", "/api/v1/auth/login", AUTH_NONE, JSON, "[\"op\", \"pw\"]", NULL, NULL, NULL, 400, "invalid_json", NULL },
+  { "login-password-number", "POST", "/api/v1/auth/login", AUTH_NONE, JSON, "{\"username\": \"teacher\", \"password\": 12345678}", NULL, NULL, NULL, 422, "invalid_field", "password" },
+  { "login-deep-nesting", "POST", "/api/v1/auth/login", AUTH_NONE, JSON, NULL, deep_json, NULL, NULL, 422, "invalid_field", "username" },
+  { "login-text-plain", "POST", "/api/v1/auth/login", AUTH_NONE, "text/plain", "{}", NULL, NULL, NULL, 415, "unsupported_media_type", NULL },
+  { "login-empty-body", "POST", "/api/v1/auth/login", AUTH_NONE, JSON, NULL, empty_body, NULL, NULL, 400, "invalid_json", NULL },
+  { "oversize-json", "POST", "/api/v1/applications", AUTH_NONE, JSON, NULL, oversize_json, NULL, NULL, 413, "payload_too_large", NULL },
+  { "oversize-users", "POST", "/api/v1/users", AUTH_OPERATOR, JSON, NULL, oversize_json, NULL, NULL, 413, "payload_too_large", NULL },
+  /* applications */
+  { "apply-sql-in-name", "POST", "/api/v1/applications", AUTH_NONE, JSON,
+    "{\"province\":\"浙江省\",\"school\":\"杭州市文三小学\",\"class\":\"三年级(2)班\",\"name\":\"x' OR '1'='1\","
+    "\"student_no\":\"2023001\",\"phone\":\"13812345678\",\"consent\":true}", NULL, NULL, NULL, 422, "verification_failed", "name" },
+  { "apply-sql-in-province", "POST", "/api/v1/applications", AUTH_NONE, JSON,
+    "{\"province\":\"浙江省'; DROP TABLE students; --\",\"school\":\"杭州市文三小学\",\"class\":\"三年级(2)班\",\"name\":\"张小明\","
+    "\"student_no\":\"2023001\",\"phone\":\"13812345678\",\"consent\":true}", NULL, NULL, NULL, 422, "verification_failed", "province" },
+  { "apply-name-number", "POST", "/api/v1/applications", AUTH_NONE, JSON,
+    "{\"province\":\"浙江省\",\"school\":\"杭州市文三小学\",\"class\":\"三年级(2)班\",\"name\":42,"
+    "\"student_no\":\"2023001\",\"phone\":\"13812345678\",\"consent\":true}", NULL, NULL, NULL, 422, "invalid_field", "name" },
+  { "apply-unknown-member", "POST", "/api/v1/applications", AUTH_NONE, JSON, APPLY_OK_BUT ("\"status\"", "\"paid\""), NULL, NULL, NULL, 422, "invalid_field", "status" },
+  { "apply-no-consent", "POST", "/api/v1/applications", AUTH_NONE, JSON,
+    "{\"province\":\"浙江省\",\"school\":\"杭州市文三小学\",\"class\":\"三年级(2)班\",\"name\":\"张小明\","
+    "\"student_no\":\"2023001\",\"phone\":\"13812345678\"}", NULL, NULL, NULL, 422, "consent_required", "consent" },
+  { "apply-control-chars", "POST", "/api/v1/applications", AUTH_NONE, JSON,
+    "{\"province\":\"浙江省\",\"school\":\"杭州市文三小学\",\"class\":\"三年级(2)班\",\"name\":\"张\\u0007小明\","
+    "\"student_no\":\"2023001\",\"phone\":\"13812345678\",\"consent\":true}", NULL, NULL, NULL, 422, "invalid_field", "name" },
+  { "apply-nul-in-name", "POST", "/api/v1/applications", AUTH_NONE, JSON,
+    "{\"province\":\"浙江省\",\"school\":\"杭州市文三小学\",\"class\":\"三年级(2)班\",\"name\":\"张小明\\u0000x\","
+    "\"student_no\":\"2023001\",\"phone\":\"13812345678\",\"consent\":true}", NULL, NULL, NULL, 400, "invalid_json", NULL },
+  { "apply-open-already", "POST", "/api/v1/applications", AUTH_NONE, JSON,
+    "{\"province\":\"浙江省\",\"school\":\"杭州市文三小学\",\"class\":\"三年级(2)班\",\"name\":\"张小明\","
+    "\"student_no\":\"2023001\",\"phone\":\"13812345678\",\"consent\":true}", NULL, NULL, NULL, 409, "already_applied", NULL },
+  { "application-forged-token", "GET", "/api/v1/applications/{app}", AUTH_FORGED, NULL, NULL, NULL, NULL, NULL, 401, "unauthorized", NULL },
+  { "application-other-token", "GET", "/api/v1/applications/{app}", AUTH_OTHER_APPLICATION, NULL, NULL, NULL, NULL, NULL, 401, "unauthorized", NULL },
+  { "payment-bad-channel", "POST", "/api/v1/applications/{app}/payment", AUTH_APPLICATION, JSON, "{\"channel\": \"bitcoin\"}", NULL, NULL, NULL, 422, "invalid_field", "channel" },
+  { "payment-channel-array", "POST", "/api/v1/applications/{app}/payment", AUTH_APPLICATION, JSON, "{\"channel\": [\"sandbox\"]}", NULL, NULL, NULL, 422, "invalid_field", "channel" },
+  { "notice-forged", "POST", "/api/v1/payments/notify/sandbox", AUTH_NONE, JSON, NULL, forged_notice, NULL, NULL, 400, "bad_signature", NULL },
+  { "notice-garbage", "POST", "/api/v1/payments/notify/sandbox", AUTH_NONE, JSON, "\x01\x02garbage", NULL, NULL, NULL, 400, "invalid_notice", NULL },
+  { "sandbox-unknown-order", "POST", "/api/v1/sandbox/pay/LK0000", AUTH_NONE, NULL, NULL, NULL, NULL, NULL, 404, "unknown_order", NULL },
+  /* staff scope and tokens */
+  { "students-no-token", "GET", "/api/v1/students", AUTH_NONE, NULL, NULL, NULL, NULL, NULL, 401, "unauthorized", NULL },
+  { "students-forged-token", "GET", "/api/v1/students", AUTH_FORGED, NULL, NULL, NULL, NULL, NULL, 401, "unauthorized", NULL },
+  { "students-expired-token", "GET", "/api/v1/students", AUTH_EXPIRED, NULL, NULL, NULL, NULL, NULL, 401, "token_expired", NULL },
+  { "students-other-school", "GET", "/api/v1/students?school={school_b}", AUTH_TEACHER, NULL, NULL, NULL, NULL, NULL, 403, "forbidden", NULL },
+  { "student-other-school", "GET", "/api/v1/students/{student_b}", AUTH_TEACHER, NULL, NULL, NULL, NULL, NULL, 403, "forbidden", NULL },
+  { "student-history-other-school", "GET", "/api/v1/students/{student_b}/history", AUTH_TEACHER, NULL, NULL, NULL, NULL, NULL, 403, "forbidden", NULL },
+  { "student-patch-other-school", "PATCH", "/api/v1/students/{student_b}", AUTH_TEACHER, JSON, "{\"name\": \"改名\"}", NULL, NULL, NULL, 403, "forbidden", NULL },
+  { "student-create-other-school", "POST", "/api/v1/students", AUTH_TEACHER, JSON,
+    "{\"school_id\": {school_b}, \"class\": \"一年级(1)班\", \"name\": \"Robert'); DROP TABLE students;--\", \"student_no\": \"X0010\"}",
+    NULL, NULL, NULL, 403, "forbidden", NULL },
+  { "student-patch-bad-card", "PATCH", "/api/v1/students/{student_b}", AUTH_OPERATOR, JSON, "{\"card_no\": \"XYZ\"}", NULL, NULL, NULL, 422, "invalid_field", "card_no" },
+  { "student-patch-wrong-type", "PATCH", "/api/v1/students/{student_b}", AUTH_OPERATOR, JSON, "{\"class\": true}", NULL, NULL, NULL, 422, "invalid_field", "class" },
+  { "stats-other-school", "GET", "/api/v1/stats?school={school_b}", AUTH_TEACHER, NULL, NULL, NULL, NULL, NULL, 403, "forbidden", NULL },
+  { "users-by-teacher", "POST", "/api/v1/users", AUTH_TEACHER, JSON,
+    "{\"username\": \"evil\", \"password\": \"long-enough\", \"role\": \"operator\"}", NULL, NULL, NULL, 403, "forbidden", NULL },
+  { "students-bad-page", "GET", "/api/v1/students?page=0", AUTH_OPERATOR, NULL, NULL, NULL, NULL, NULL, 422, "invalid_field", "page" },
+  { "students-bad-status", "GET", "/api/v1/students?status=stolen", AUTH_OPERATOR, NULL, NULL, NULL, NULL, NULL, 422, "invalid_field", "status" },
+  { "directory-invalid-utf8", "GET", "/api/v1/directory/schools?province=%FF%FE", AUTH_NONE, NULL, NULL, NULL, NULL, NULL, 422, "invalid_field", "province" },
+  /* the kiosk socket */
+  { "kiosk-forged-secret", "GET", "/api/v1/kiosk/ws", AUTH_NONE, NULL, NULL, NULL, "Authorization", "Basic SzE6d3Jvbmctc2VjcmV0", 401, "unauthorized", NULL },
+  /* routing */
+  { "unknown-path", "GET", "/api/v1/../../etc/passwd", AUTH_NONE, NULL, NULL, NULL, NULL, NULL, 404, "not_found", NULL },
+  { "wrong-method", "DELETE", "/api/v1/students", AUTH_OPERATOR, NULL, NULL, NULL, NULL, NULL, 405, "method_not_allowed", NULL },
+};
+
+static char *
+fill (Fixture    *f,
+      const char *text)
+{
+  g_autofree char *batch = g_strdup_printf ("%" G_GINT64_FORMAT, f->batch_id);
+  g_autofree char *student_b = g_strdup_printf ("%" G_GINT64_FORMAT, f->student_b);
+  g_autofree char *school_b = g_strdup_printf ("%" G_GINT64_FORMAT, f->ts->school_id + 1);
+  g_autoptr(GString) out = g_string_new (text);
+
+  g_string_replace (out, "{batch}", batch, 0);
+  g_string_replace (out, "{app}", f->app_id, 0);
+  g_string_replace (out, "{student_b}", student_b, 0);
+  g_string_replace (out, "{school_b}", school_b, 0);
+  return g_string_free (g_steal_pointer (&out), FALSE);
+}
+
+static const char *
+token_for (Fixture *f,
+           Auth     auth)
+{
+  switch (auth)
+    {
+    case AUTH_NONE: return NULL;
+    case AUTH_OPERATOR: return f->ts->operator_token;
+    case AUTH_TEACHER: return f->ts->teacher_token;
+    case AUTH_TEACHER_B: return f->teacher_b_token;
+    case AUTH_EXPIRED: return f->expired_token;
+    case AUTH_FORGED: return "d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0";
+    case AUTH_APPLICATION: return f->app_token;
+    case AUTH_OTHER_APPLICATION: return f->other_app_token;
+    default: g_assert_not_reached ();
+    }
+}
+
+static void
+fixture_set_up (Fixture       *f,
+                gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonNode) upload = NULL;
+  g_autoptr(JsonNode) students = NULL;
+  g_autoptr(GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) lk_import_row_free);
+  g_autoptr(GBytes) frame = NULL;
+  g_autofree char *hash = NULL;
+  g_autofree char *other_id = NULL;
+  LkImportRow *row;
+
+  f->ts = lk_test_server_new (0, NULL);
+  lk_test_server_import (f->ts, f->ts->operator_token, roster, G_N_ELEMENTS (roster));
+  /* The second school is the one roster[2] created: id school_id + 1. */
+  lk_test_server_add_teacher (f->ts, "teacher-b", f->ts->school_id + 1);
+  f->teacher_b_token = lk_test_server_login (f->ts, "teacher-b", LK_TEST_PASSWORD);
+  f->expired_token = lk_test_server_login (f->ts, "teacher", LK_TEST_PASSWORD);
+  hash = lk_sha256_hex (f->expired_token, strlen (f->expired_token));
+  lk_store_session_set_expiry (lk_server_get_store (f->ts->server), hash, 1000, &error);
+  g_assert_no_error (error);
+  f->kiosk_secret = lk_test_server_register_kiosk (f->ts, "K1", f->ts->school_id);
+
+  f->app_id = lk_test_server_apply (f->ts, LK_TEST_PROVINCE, LK_TEST_SCHOOL, "三年级(2)班", "张小明",
+                                    "2023001", &f->app_token);
+  other_id = lk_test_server_apply (f->ts, LK_TEST_PROVINCE, LK_TEST_SCHOOL, "三年级(2)班", "李华",
+                                   "2023002", &f->other_app_token);
+
+  row = lk_import_row_new ();
+  row->seq = 1;
+  row->province = g_strdup (LK_TEST_PROVINCE);
+  row->school = g_strdup (LK_TEST_SCHOOL);
+  row->klass = g_strdup ("三年级(2)班");
+  row->name = g_strdup ("赵六");
+  row->student_no = g_strdup ("2023009");
+  g_ptr_array_add (rows, row);
+  frame = lk_import_frame_build (rows);
+  g_assert_cmpuint (lk_test_request (f->ts, "POST", "/api/v1/imports", f->ts->teacher_token,
+                                     LK_IMPORT_FRAME_CONTENT_TYPE, g_bytes_get_data (frame, NULL),
+                                     g_bytes_get_size (frame), &upload), ==, 201);
+  f->batch_id = json_object_get_int_member (json_node_get_object (upload), "batch_id");
+  f->batch_checksum = g_strdup (json_object_get_string_member (json_node_get_object (upload), "checksum"));
+
+  g_assert_cmpuint (lk_test_json (f->ts, "GET", "/api/v1/students?q=X0001", f->ts->operator_token, NULL, &students), ==, 200);
+  f->student_b = json_object_get_int_member (json_array_get_object_element (
+    json_object_get_array_member (json_node_get_object (students), "students"), 0), "id");
+}
+
+static void
+fixture_tear_down (Fixture       *f,
+                   gconstpointer  data)
+{
+  lk_test_server_free (f->ts);
+  g_free (f->expired_token);
+  g_free (f->teacher_b_token);
+  g_free (f->app_id);
+  g_free (f->app_token);
+  g_free (f->other_app_token);
+  g_free (f->kiosk_secret);
+  g_free (f->batch_checksum);
+}
+
+static void
+test_table (Fixture       *f,
+            gconstpointer  data)
+{
+  LkStore *store = lk_server_get_store (f->ts->server);
+
+  g_assert_cmpuint (G_N_ELEMENTS (cases), >=, 30);
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      const Case *c = &cases[i];
+      g_autofree char *path = fill (f, c->path);
+      g_autofree char *text = c->body != NULL ? fill (f, c->body) : NULL;
+      g_autoptr(GBytes) body = c->body_func != NULL ? c->body_func (f)
+                               : text != NULL ? g_bytes_new (text, strlen (text)) : NULL;
+      g_autofree char *auth = NULL;
+      g_autofree char *before = NULL;
+      g_autofree char *after = NULL;
+      g_autoptr(GBytes) reply_body = NULL;
+      g_autoptr(JsonParser) parser = json_parser_new ();
+      g_autoptr(JsonNode) alive = NULL;
+      const char *token = token_for (f, c->auth);
+      guint status;
+
+      g_test_message ("case %s", c->name);
+      if (token != NULL)
+        auth = g_strconcat ("Bearer ", token, NULL);
+      before = lk_store_debug_checksum (store, NULL);
+      status = lk_test_request_full (f->ts, c->method, path,
+                                     body != NULL ? g_bytes_get_data (body, NULL) : NULL,
+                                     body != NULL ? g_bytes_get_size (body) : 0,
+                                     &reply_body, NULL,
+                                     "Content-Type", c->content_type,
+                                     "Authorization", auth,
+                                     c->header_name != NULL ? c->header_name : "X-Lingka-Test",
+                                     c->header_value,
+                                     NULL);
+      if (status != c->status)
+        g_error ("case %s: status %u, expected %u: %.*s", c->name, status, c->status,
+                 (int) g_bytes_get_size (reply_body), (const char *) g_bytes_get_data (reply_body, NULL));
+      g_assert_true (json_parser_load_from_data (parser, g_bytes_get_data (reply_body, NULL),
+                                                 g_bytes_get_size (reply_body), NULL));
+      lk_test_assert_error (json_parser_get_root (parser), c->code, c->field);
+
+      after = lk_store_debug_checksum (store, NULL);
+      if (g_strcmp0 (before, after) != 0)
+        g_error ("case %s changed the database", c->name);
+
+      g_assert_cmpuint (lk_test_json (f->ts, "GET", "/api/v1/directory/provinces", NULL, NULL, &alive), ==, 200);
+    }
+}
+
+static void
+test_sql_metacharacters_in_search (Fixture       *f,
+                                   gconstpointer  data)
+{
+  const char *queries[] = { "%25", "_", "%27%20OR%201%3D1%20--", "%5C", "%22%3B%20DROP%20TABLE%20students%3B" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (queries); i++)
+    {
+      g_autofree char *path = g_strdup_printf ("/api/v1/students?q=%s", queries[i]);
+      g_autoptr(JsonNode) reply = NULL;
+
+      g_assert_cmpuint (lk_test_json (f->ts, "GET", path, f->ts->operator_token, NULL, &reply), ==, 200);
+      g_assert_cmpint (json_object_get_int_member (json_node_get_object (reply), "total"), ==, 0);
+    }
+  g_assert_cmpint (lk_store_debug_count (lk_server_get_store (f->ts->server), "students", NULL), ==, 3);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+  lk_i18n_init ("en");
+
+  g_test_add ("/server/bad-input/table", Fixture, NULL, fixture_set_up, test_table, fixture_tear_down);
+  g_test_add ("/server/bad-input/sql-in-search", Fixture, NULL, fixture_set_up,
+              test_sql_metacharacters_in_search, fixture_tear_down);
+  return g_test_run ();
+}
