@@ -370,6 +370,30 @@ job_motion (Job           *job,
     }
 }
 
+/* Polls until no motion runs, within one motion deadline. */
+static gboolean
+job_wait_idle (Job     *job,
+               GError **error)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) job->motion_timeout_ms * 1000;
+
+  for (;;)
+    {
+      if (!job_status (job, NULL, error))
+        return FALSE;
+      if (!job->status.dispensing && !job->status.capturing)
+        return TRUE;
+      if (g_get_monotonic_time () >= deadline)
+        {
+          g_set_error (error, LK_DISPENSER_ERROR, LK_DISPENSER_ERROR_TIMEOUT,
+                       "The dispenser stayed busy for %u ms (status %s)",
+                       job->motion_timeout_ms, job->status.raw);
+          return FALSE;
+        }
+      job_sleep_poll (job);
+    }
+}
+
 /* Captures the card after a failure. The result's reason stays what it was. */
 static void
 job_capture (Job *job)
@@ -381,6 +405,22 @@ job_capture (Job *job)
       job->result->captured = TRUE;
       job_progress (job, LK_ISSUE_STAGE_CAPTURED);
       return;
+    }
+
+  /* A capture refused because the mechanism was still busy (a motion past its deadline)
+   * gets one more try after a reset. A jam, a full reject box or silence does not. */
+  if (g_error_matches (error, LK_DISPENSER_ERROR, LK_DISPENSER_ERROR_MOTION)
+      || g_error_matches (error, LK_DISPENSER_ERROR, LK_DISPENSER_ERROR_TIMEOUT))
+    {
+      g_debug ("capture failed (%s); resetting and trying again", error->message);
+      g_clear_error (&error);
+      if (job_wait_idle (job, &error) && job_motion (job, MOTION_RESET, &error)
+          && job_motion (job, MOTION_CAPTURE, &error))
+        {
+          job->result->captured = TRUE;
+          job_progress (job, LK_ISSUE_STAGE_CAPTURED);
+          return;
+        }
     }
 
   g_warning ("could not capture the card: %s", error->message);

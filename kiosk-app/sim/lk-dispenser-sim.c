@@ -99,6 +99,8 @@ struct _LkDispenserSim
   guint                  nak_remaining;
   guint                  fail_write_remaining;
   guint                  fail_read_remaining;
+  guint                  noise_remaining;
+  guint                  corrupt_remaining;
 };
 
 G_DEFINE_FINAL_TYPE (LkDispenserSim, lk_dispenser_sim, G_TYPE_OBJECT)
@@ -264,6 +266,18 @@ sim_write (LkDispenserSim *self,
     }
 }
 
+/* Line noise: bytes that start no K7X0 token, sent before the next few answers. */
+static void
+sim_maybe_noise (LkDispenserSim *self)
+{
+  static const guint8 noise[] = { 0xFF, 0x00, 0x7E, 0x30, 0x41, 0x03, 0x80 };
+
+  if (self->noise_remaining == 0)
+    return;
+  self->noise_remaining--;
+  sim_write (self, noise, sizeof noise);
+}
+
 static void
 sim_send_control (LkDispenserSim *self,
                   guint8          control)
@@ -271,6 +285,7 @@ sim_send_control (LkDispenserSim *self,
   guint8 bytes[3];
 
   lk_k7x0_control_build (control, self->options.address, bytes);
+  sim_maybe_noise (self);
   sim_write (self, bytes, sizeof bytes);
 }
 
@@ -281,8 +296,16 @@ sim_send_payload (LkDispenserSim *self,
 {
   g_autoptr(GByteArray) frame = lk_k7x0_frame_build (self->options.address, payload, len);
 
-  if (frame != NULL)
-    sim_write (self, frame->data, frame->len);
+  if (frame == NULL)
+    return;
+
+  if (self->corrupt_remaining > 0)
+    {
+      self->corrupt_remaining--;
+      frame->data[frame->len - 1] ^= 0x5A;
+    }
+  sim_maybe_noise (self);
+  sim_write (self, frame->data, frame->len);
 }
 
 static void
@@ -833,11 +856,12 @@ sim_describe (LkDispenserSim *self)
                            self->card->uid[2], self->card->uid[3]);
 
   return g_strdup_printf ("ok stock=%u reject=%u taken=%u position=%s card=%s status=%s "
-                          "jam=%d reject_full=%d silent=%d nak=%u executed=%u",
+                          "jam=%d reject_full=%d silent=%d nak=%u corrupt=%u noise=%u "
+                          "executed=%u",
                           sim_stock (self), self->rejected, self->taken,
                           position_to_string (self->position), uid != NULL ? uid : "-", st.raw,
                           self->jam, sim_reject_full (self), self->silent, self->nak_remaining,
-                          self->executed);
+                          self->corrupt_remaining, self->noise_remaining, self->executed);
 }
 
 static gpointer
@@ -862,6 +886,7 @@ sim_command_on_thread (LkDispenserSim *self,
       self->reject_forced_full = FALSE;
       self->rejected = 0;
       self->fail_write_remaining = self->fail_read_remaining = 0;
+      self->noise_remaining = self->corrupt_remaining = 0;
       if (self->position == POS_STUCK)
         {
           self->card = NULL;
@@ -912,6 +937,18 @@ sim_command_on_thread (LkDispenserSim *self,
         return g_strdup ("error: fail-read [N]");
       self->fail_read_remaining = n;
     }
+  else if (g_str_equal (verb, "noise"))
+    {
+      if (arg != NULL && !parse_count (arg, &n))
+        return g_strdup ("error: noise [N]");
+      self->noise_remaining = n;
+    }
+  else if (g_str_equal (verb, "corrupt"))
+    {
+      if (arg != NULL && !parse_count (arg, &n))
+        return g_strdup ("error: corrupt [N]");
+      self->corrupt_remaining = n;
+    }
   else if (g_str_equal (verb, "reply-motion"))
     {
       if (g_strcmp0 (arg, "on") == 0)
@@ -955,7 +992,8 @@ sim_command_on_thread (LkDispenserSim *self,
     return sim_describe (self);
   else if (g_str_equal (verb, "help"))
     return g_strdup ("ok commands: jam clear empty fill reject-full nak silent talk untaken "
-                     "take fail-write fail-read reply-motion motion-ms auto-take read status");
+                     "take fail-write fail-read noise corrupt reply-motion motion-ms auto-take read "
+                     "status");
   else
     return g_strdup_printf ("error: unknown command %s", verb);
 

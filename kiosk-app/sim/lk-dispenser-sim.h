@@ -6,8 +6,9 @@
  * the faults that tests and technicians provoke with text commands:
  *
  *   jam · clear · empty · fill N · reject-full · nak N · silent · talk · untaken · take ·
- *   fail-write [N] · fail-read [N] · reply-motion on|off · motion-ms MS · auto-take MS|off ·
- *   read UID BLOCK · status · help
+ *   fail-write [N] · fail-read [N] · noise [N] (garbage before the next N answers) ·
+ *   corrupt [N] (a wrong BCC on the next N reply frames) · reply-motion on|off · motion-ms MS ·
+ *   auto-take MS|off · read UID BLOCK · status · help
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */

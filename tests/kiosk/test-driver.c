@@ -373,6 +373,64 @@ test_issue_jam_while_dispensing (Fixture       *fixture,
   assert_card_holds (fixture, issue->card_no, NULL, 0);
 }
 
+/* Garbage on the line before the device's answers: the driver reads past it. */
+static void
+test_issue_noisy_line (Fixture       *fixture,
+                       gconstpointer  data)
+{
+  g_autoptr(LkIssueResult) issue = NULL;
+
+  lk_test_sim_ok (fixture->sim, "noise 40");
+  issue = run_issue (fixture, NULL, 0, 5000, NULL);
+  g_assert_true (issue->ok);
+  assert_card_holds (fixture, issue->card_no, NULL, 0);
+}
+
+/* Replies with a wrong BCC: a command that is not a motion is sent again. */
+static void
+test_issue_corrupt_replies (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autoptr(LkIssueResult) issue = NULL;
+  g_autofree char *answer = NULL;
+
+  lk_test_sim_ok (fixture->sim, "corrupt 3");
+  issue = run_issue (fixture, NULL, 0, 5000, NULL);
+  g_assert_true (issue->ok);
+  assert_card_holds (fixture, issue->card_no, NULL, 0);
+  /* all three corrupt frames went out, and the simulator NAKed nothing */
+  answer = lk_dispenser_sim_command (fixture->sim, "status");
+  g_assert_nonnull (strstr (answer, " corrupt=0"));
+  g_assert_cmpuint (lk_dispenser_sim_get_naks_sent (fixture->sim), ==, 0);
+}
+
+/* A motion past its deadline: the card is still captured once the mechanism is idle. */
+static void
+test_issue_motion_timeout (Fixture       *fixture,
+                           gconstpointer  data)
+{
+  g_autoptr(LkIssueResult) issue = NULL;
+
+  g_autoptr(LkCardData) card = lk_test_card_data ();
+  g_autoptr(GAsyncResult) result = NULL;
+
+  lk_dispenser_set_motion_timeout_ms (fixture->dispenser, 300);
+  lk_test_sim_ok (fixture->sim, "motion-ms 600");
+  lk_dispenser_issue_async (fixture->dispenser, card, NULL, 0, 5000, on_progress, fixture,
+                            NULL, lk_test_store_result_cb, &result);
+  /* only the dispense overruns; the capture that follows takes its usual time */
+  g_assert_true (lk_test_wait_until (sim_is_dispensing, fixture, 5000));
+  lk_test_sim_ok (fixture->sim, "motion-ms 20");
+  g_assert_true (lk_test_wait_result (&result, 10000));
+  issue = lk_dispenser_issue_finish (fixture->dispenser, result, NULL);
+  g_assert_false (issue->ok);
+  g_assert_cmpint (issue->reason, ==, LK_FAIL_JAM);
+  g_assert_cmpint (issue->failed_stage, ==, LK_ISSUE_STAGE_DISPENSING);
+  g_assert_nonnull (strstr (issue->detail, "did not finish"));
+  g_assert_true (issue->captured);
+  g_assert_cmpuint (lk_dispenser_sim_get_reject_count (fixture->sim), ==, 1);
+}
+
 static void
 test_issue_empty (Fixture       *fixture,
                   gconstpointer  data)
@@ -670,6 +728,9 @@ main (int   argc,
   ADD ("/driver/issue/reply-motion", test_issue_reply_motion, fixture_set_up_reply_motion);
   ADD ("/driver/issue/jam", test_issue_jam, fixture_set_up);
   ADD ("/driver/issue/jam-while-dispensing", test_issue_jam_while_dispensing, fixture_set_up);
+  ADD ("/driver/issue/noisy-line", test_issue_noisy_line, fixture_set_up);
+  ADD ("/driver/issue/corrupt-replies", test_issue_corrupt_replies, fixture_set_up);
+  ADD ("/driver/issue/motion-timeout", test_issue_motion_timeout, fixture_set_up);
   ADD ("/driver/issue/empty", test_issue_empty, fixture_set_up);
   ADD ("/driver/issue/reject-full", test_issue_reject_full, fixture_set_up);
   ADD ("/driver/issue/nak-retry", test_issue_nak_retry, fixture_set_up);
