@@ -29,7 +29,7 @@ struct _LkImportUpload
   guint        attempt;
   char        *batch_id;
   char        *last_reason;
-  guint        retry_source;
+  GSource     *retry_source;
   GPtrArray   *row_errors;
 };
 
@@ -58,6 +58,16 @@ static guint signals[N_SIGNALS];
 static void start_attempt (LkImportUpload *self);
 
 static void
+cancel_retry (LkImportUpload *self)
+{
+  if (self->retry_source != NULL)
+    {
+      g_source_destroy (self->retry_source);
+      g_clear_pointer (&self->retry_source, g_source_unref);
+    }
+}
+
+static void
 emit_progress (LkImportUpload *self,
                double          fraction,
                const char     *stage)
@@ -83,9 +93,10 @@ finish_run (LkImportUpload *self,
             GError         *error,
             LkImportResult *result)
 {
-  g_autoptr(GTask) task = g_steal_pointer (&self->task);
+  g_autoptr(GTask) task = NULL;
 
-  g_clear_handle_id (&self->retry_source, g_source_remove);
+  cancel_retry (self);
+  task = g_steal_pointer (&self->task);
   if (error != NULL)
     {
       g_message ("import upload failed after %u attempt(s): %s", self->attempt, error->message);
@@ -123,7 +134,7 @@ on_retry_timeout_cb (gpointer user_data)
 {
   LkImportUpload *self = user_data;
 
-  self->retry_source = 0;
+  g_clear_pointer (&self->retry_source, g_source_unref);
   start_attempt (self);
   return G_SOURCE_REMOVE;
 }
@@ -163,7 +174,13 @@ attempt_failed (LkImportUpload *self,
     }
 
   emit_progress (self, 0.0, _("Sending again…"));
-  self->retry_source = g_timeout_add (RETRY_DELAY_MS * self->attempt, on_retry_timeout_cb, self);
+  {
+    /* in the run's context, which need not be the global default (the CLI has its own) */
+    self->retry_source = g_timeout_source_new (RETRY_DELAY_MS * self->attempt);
+    g_source_set_callback (self->retry_source, on_retry_timeout_cb, self, NULL);
+    g_source_set_static_name (self->retry_source, "[lingka] import retry");
+    g_source_attach (self->retry_source, g_task_get_context (self->task));
+  }
 }
 
 static void
@@ -368,7 +385,7 @@ lk_import_upload_dispose (GObject *object)
 {
   LkImportUpload *self = (LkImportUpload *) object;
 
-  g_clear_handle_id (&self->retry_source, g_source_remove);
+  cancel_retry (self);
   g_clear_object (&self->client);
 
   G_OBJECT_CLASS (lk_import_upload_parent_class)->dispose (object);

@@ -1675,6 +1675,7 @@ lk_roster_read_file (GFile                *file,
                      GError              **error)
 {
   static gsize gsf_initialized = 0;
+  g_autoptr(GError) local_error = NULL;
   LkRosterBuilder *builder;
   GPtrArray *rows = NULL;
   LkRosterFormat format;
@@ -1691,9 +1692,17 @@ lk_roster_read_file (GFile                *file,
       g_once_init_leave (&gsf_initialized, 1);
     }
 
-  format = lk_roster_detect_format (file, cancellable, error);
+  format = lk_roster_detect_format (file, cancellable, &local_error);
   if (format == LK_ROSTER_FORMAT_UNKNOWN)
-    return NULL;
+    {
+      /* A file that cannot be opened at all is still a roster error for the caller. */
+      if (local_error->domain == G_IO_ERROR && local_error->code != G_IO_ERROR_CANCELLED)
+        g_set_error (error, LK_ROSTER_ERROR, LK_ROSTER_ERROR_FAILED,
+                     _("The file cannot be opened: %s"), local_error->message);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return NULL;
+    }
 
   builder = lk_roster_builder_new (cancellable, progress, progress_data);
   switch (format)
