@@ -26,6 +26,13 @@
 
 static const char *statuses[] = { "not_applied", "applied", "paid", "claimable", "issued" };
 
+static void
+ascii_upper_in_place (char *text)
+{
+  for (char *p = text; *p != '\0'; p++)
+    *p = g_ascii_toupper (*p);
+}
+
 static gboolean
 card_no_is_valid (const char *card_no)
 {
@@ -168,6 +175,8 @@ create (LkServer            *server,
       lk_http_reply_error (msg, 422, "invalid_field", _("A card number is 8 hexadecimal digits"), "card_no");
       return;
     }
+  if (card_no != NULL)
+    ascii_upper_in_place (card_no);
   if (!lk_store_school_get (lk_server_get_store (server), school_id, NULL, NULL, &error))
     {
       if (g_error_matches (error, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND))
@@ -220,6 +229,8 @@ update (LkServer            *server,
       lk_http_reply_error (msg, 422, "invalid_field", _("A card number is 8 hexadecimal digits"), "card_no");
       return;
     }
+  if (card_no != NULL)
+    ascii_upper_in_place (card_no);
   if (!lk_store_student_update (lk_server_get_store (server), auth->user_id,
                                 auth->operator ? 0 : auth->school_id, student_id, klass, name,
                                 student_no, card_no, card_present && card_no == NULL, &error))
