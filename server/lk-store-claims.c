@@ -16,6 +16,11 @@
 
 /* The sha256 hex of nothing anyone knows: compared against when an SN is unknown, so that an
  * unknown SN and a wrong secret take the same time. */
+/* Writers of this file queue on this lock rather than on SQLite's busy handler, which sleeps
+ * in steps of milliseconds when two connections want the write lock at once: with a listener
+ * thread per core, that sleep, not the work, would set the claim latency. */
+static GMutex write_lock;
+
 #define DUMMY_SECRET_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
 void
@@ -112,8 +117,8 @@ lk_store_kiosk_authenticate (LkStore     *self,
   return record;
 }
 
-gboolean
-lk_store_kiosk_touch (LkStore     *self,
+static gboolean
+kiosk_touch_locked (LkStore     *self,
                       gint64       kiosk_id,
                       gint64       now,
                       GError     **error)
@@ -128,8 +133,8 @@ lk_store_kiosk_touch (LkStore     *self,
   return lk_store_step_done (self, stmt, error);
 }
 
-gboolean
-lk_store_kiosk_set_status (LkStore     *self,
+static gboolean
+kiosk_set_status_locked (LkStore     *self,
                            gint64       kiosk_id,
                            const char  *stock,
                            const char  *faults_json,
@@ -156,7 +161,7 @@ lk_store_kiosk_set_status (LkStore     *self,
   *changed = sqlite3_changes (db) > 0;
   if (*changed)
     return TRUE;
-  return lk_store_kiosk_touch (self, kiosk_id, now, error);
+  return kiosk_touch_locked (self, kiosk_id, now, error);
 }
 
 JsonNode *
@@ -485,8 +490,8 @@ load_code_details (LkStore        *self,
 
 /* --- claims --- */
 
-gboolean
-lk_store_claim_reserve (LkStore          *self,
+static gboolean
+claim_reserve_locked (LkStore          *self,
                         gint64            kiosk_id,
                         const char       *msg_id,
                         const char       *lookup,
@@ -675,8 +680,8 @@ exec_bound (LkStore     *self,
   return lk_store_step_done (self, stmt, error);
 }
 
-gboolean
-lk_store_claim_complete (LkStore          *self,
+static gboolean
+claim_complete_locked (LkStore          *self,
                          gint64            kiosk_id,
                          const char       *msg_id,
                          gint64            claim_id,
@@ -775,8 +780,8 @@ fail:
   return FALSE;
 }
 
-gboolean
-lk_store_claim_fail (LkStore          *self,
+static gboolean
+claim_fail_locked (LkStore          *self,
                      gint64            kiosk_id,
                      const char       *msg_id,
                      gint64            claim_id,
@@ -845,8 +850,8 @@ fail:
   return FALSE;
 }
 
-gboolean
-lk_store_claim_release (LkStore        *self,
+static gboolean
+claim_release_locked (LkStore        *self,
                         gint64          claim_id,
                         gint64          user_id,
                         gint64          now,
@@ -910,4 +915,120 @@ lk_store_claim_release (LkStore        *self,
 fail:
   lk_store_rollback (self);
   return FALSE;
+}
+
+/* --- the public writers: each one transaction, in turn --- */
+
+gboolean
+lk_store_kiosk_touch (LkStore     *self,
+                      gint64       kiosk_id,
+                      gint64       now,
+                      GError     **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&write_lock);
+  ok = kiosk_touch_locked (self, kiosk_id, now, error);
+  g_mutex_unlock (&write_lock);
+  return ok;
+}
+
+gboolean
+lk_store_kiosk_set_status (LkStore     *self,
+                           gint64       kiosk_id,
+                           const char  *stock,
+                           const char  *faults_json,
+                           gint64       now,
+                           gboolean    *changed,
+                           GError     **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&write_lock);
+  ok = kiosk_set_status_locked (self, kiosk_id, stock, faults_json, now, changed, error);
+  g_mutex_unlock (&write_lock);
+  return ok;
+}
+
+gboolean
+lk_store_claim_reserve (LkStore          *self,
+                        gint64            kiosk_id,
+                        const char       *msg_id,
+                        const char       *lookup,
+                        gint64            now,
+                        LkClaimReplyFunc  make_reply,
+                        gpointer          user_data,
+                        LkClaimResult    *result,
+                        char            **reply,
+                        GError          **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&write_lock);
+  ok = claim_reserve_locked (self, kiosk_id, msg_id, lookup, now, make_reply, user_data, result,
+                             reply, error);
+  g_mutex_unlock (&write_lock);
+  return ok;
+}
+
+gboolean
+lk_store_claim_complete (LkStore          *self,
+                         gint64            kiosk_id,
+                         const char       *msg_id,
+                         gint64            claim_id,
+                         const char       *card_no,
+                         const char       *card_data_json,
+                         gint64            now,
+                         LkClaimReplyFunc  make_reply,
+                         gpointer          user_data,
+                         LkClaimResult    *result,
+                         char            **reply,
+                         GError          **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&write_lock);
+  ok = claim_complete_locked (self, kiosk_id, msg_id, claim_id, card_no, card_data_json, now,
+                              make_reply, user_data, result, reply, error);
+  g_mutex_unlock (&write_lock);
+  return ok;
+}
+
+gboolean
+lk_store_claim_fail (LkStore          *self,
+                     gint64            kiosk_id,
+                     const char       *msg_id,
+                     gint64            claim_id,
+                     const char       *reason,
+                     const char       *card_no,
+                     gint64            now,
+                     LkClaimReplyFunc  make_reply,
+                     gpointer          user_data,
+                     LkClaimResult    *result,
+                     char            **reply,
+                     GError          **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&write_lock);
+  ok = claim_fail_locked (self, kiosk_id, msg_id, claim_id, reason, card_no, now, make_reply,
+                          user_data, result, reply, error);
+  g_mutex_unlock (&write_lock);
+  return ok;
+}
+
+gboolean
+lk_store_claim_release (LkStore        *self,
+                        gint64          claim_id,
+                        gint64          user_id,
+                        gint64          now,
+                        LkClaimResult  *result,
+                        GError        **error)
+{
+  gboolean ok;
+
+  g_mutex_lock (&write_lock);
+  ok = claim_release_locked (self, claim_id, user_id, now, result, error);
+  g_mutex_unlock (&write_lock);
+  return ok;
 }

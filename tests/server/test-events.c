@@ -22,6 +22,32 @@ staff_socket (LkTestServer *ts,
   return lk_test_ws_connect (ts, LK_ADMIN_EVENTS_PATH, header);
 }
 
+typedef struct
+{
+  LkTestServer *ts;
+  LkHubChannel  channel;
+  guint         count;
+} HubCount;
+
+static gboolean
+hub_has (gpointer user_data)
+{
+  HubCount *c = user_data;
+
+  return lk_hub_count (lk_server_get_hub (c->ts->server), c->channel) == c->count;
+}
+
+/* The client sees the 101 before the server's thread has subscribed the connection. */
+static void
+wait_hub_count (LkTestServer *ts,
+                LkHubChannel  channel,
+                guint         count)
+{
+  HubCount c = { ts, channel, count };
+
+  g_assert_true (lk_test_wait_until (NULL, WAIT_MS, hub_has, &c));
+}
+
 static void
 assert_http_error (LkTestServer *ts,
                    const char   *path,
@@ -65,7 +91,7 @@ test_staff_access (void)
   g_assert_nonnull (by_header->connection);
   by_query = lk_test_ws_connect (ts, path, NULL);
   g_assert_nonnull (by_query->connection);
-  g_assert_cmpuint (lk_hub_count (lk_server_get_hub (ts->server), LK_HUB_STAFF), ==, 2);
+  wait_hub_count (ts, LK_HUB_STAFF, 2);
 
   pong = lk_test_ws_request (by_query, "{\"type\": \"ping\", \"id\": \"p1\"}", "p1", WAIT_MS);
   g_assert_nonnull (pong);
@@ -127,6 +153,7 @@ test_staff_routing (void)
   g_assert_nonnull (teacher_a->connection);
   g_assert_nonnull (teacher_b->connection);
   g_assert_nonnull (operator->connection);
+  wait_hub_count (ts, LK_HUB_STAFF, 3);
 
   /* School A's kiosk comes online: its teacher and the operator hear it. */
   kiosk_a = lk_test_kiosk_connect (ts, "K-A", secret_a);

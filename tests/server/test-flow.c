@@ -22,6 +22,14 @@ static const char *roster[][6] = {
   { LK_TEST_PROVINCE, LK_TEST_SCHOOL, "三年级(3)班", "王大伟", "2023003", NULL },
 };
 
+static gboolean
+staff_subscribed (gpointer user_data)
+{
+  LkTestServer *ts = user_data;
+
+  return lk_hub_count (lk_server_get_hub (ts->server), LK_HUB_STAFF) == 1;
+}
+
 static void
 assert_mismatch (LkTestServer *ts,
                  const char   *province,
@@ -118,6 +126,8 @@ test_six_steps (void)
   events_header = g_strdup_printf ("Bearer %s", ts->teacher_token);
   teacher = lk_test_ws_connect (ts, LK_ADMIN_EVENTS_PATH, events_header);
   g_assert_nonnull (teacher->connection);
+  /* The client sees the 101 before the server's thread has subscribed it. */
+  g_assert_true (lk_test_wait_until (NULL, WAIT_MS, staff_subscribed, ts));
   events_path = g_strdup_printf ("/api/v1/applications/%s/events", app_id);
   g_free (events_header);
   events_header = g_strdup_printf ("Bearer %s", app_token);
