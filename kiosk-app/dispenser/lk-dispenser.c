@@ -958,6 +958,36 @@ run_test_issue (Job *job)
     }
 }
 
+/* Opens the port again when it failed: a USB adapter that was pulled out and put back comes
+ * back into service without restarting the kiosk. Called with io_lock held. */
+static gboolean
+dispenser_ensure_open (LkDispenser  *self,
+                       guint         reply_timeout_ms,
+                       GError      **error)
+{
+  if (self->link != NULL && !lk_k7x0_link_get_transport_failed (self->link))
+    {
+      lk_k7x0_link_set_reply_timeout_ms (self->link, reply_timeout_ms);
+      return TRUE;
+    }
+
+  g_clear_pointer (&self->link, lk_k7x0_link_free);
+  if (self->transport != NULL)
+    {
+      g_debug ("the port %s failed; opening it again", self->port);
+      lk_transport_close (self->transport);
+      g_clear_object (&self->transport);
+    }
+
+  self->transport = lk_transport_open_by_name (self->port, self->baud, error);
+  if (self->transport == NULL)
+    return FALSE;
+
+  self->link = lk_k7x0_link_new (self->transport, self->address);
+  lk_k7x0_link_set_reply_timeout_ms (self->link, reply_timeout_ms);
+  return TRUE;
+}
+
 static void
 issue_thread (GTask        *task,
               gpointer      source_object,
@@ -966,14 +996,19 @@ issue_thread (GTask        *task,
 {
   LkDispenser *self = source_object;
   Job *job = task_data;
+  g_autoptr(GError) error = NULL;
 
   job->result = g_new0 (LkIssueResult, 1);
   job->result->reason = LK_FAIL_CANCELLED;
   job->have_uid = FALSE;
 
   g_mutex_lock (&self->io_lock);
-  lk_k7x0_link_set_reply_timeout_ms (self->link, job->reply_timeout_ms);
-  if (job->test_mode)
+  if (!dispenser_ensure_open (self, job->reply_timeout_ms, &error))
+    {
+      job->stage = LK_ISSUE_STAGE_CHECKING;
+      job_fail (job, LK_FAIL_DISPENSER_SILENT, error, "open the port");
+    }
+  else if (job->test_mode)
     run_test_issue (job);
   else
     run_issue (job);
@@ -995,8 +1030,8 @@ status_thread (GTask        *task,
   gboolean ok;
 
   g_mutex_lock (&self->io_lock);
-  lk_k7x0_link_set_reply_timeout_ms (self->link, job->reply_timeout_ms);
-  ok = job_status (job, cancellable, &error);
+  ok = dispenser_ensure_open (self, job->reply_timeout_ms, &error)
+       && job_status (job, cancellable, &error);
   g_mutex_unlock (&self->io_lock);
 
   if (!ok)

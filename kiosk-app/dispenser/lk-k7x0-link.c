@@ -16,6 +16,7 @@ struct _LkK7x0Link
   guint         address;
   guint         reply_timeout_ms;
   guint         resends;
+  gboolean      transport_failed;
 
   /* the motion command in flight, for a reply that some firmware sends */
   guint8        motion_cm;
@@ -103,6 +104,7 @@ wait_token (LkK7x0Link    *link,
               lk_k7x0_parser_reset (link->parser);
               return WAIT_TIMEOUT;
             }
+          link->transport_failed = TRUE;
           g_propagate_error (error, g_steal_pointer (&local_error));
           return WAIT_FAILED;
         }
@@ -145,6 +147,19 @@ want_reply (LkK7x0Link  *link,
 }
 
 static gboolean
+link_write (LkK7x0Link    *link,
+            const guint8  *data,
+            gsize          len,
+            GError       **error)
+{
+  if (lk_transport_write_all (link->transport, data, len, error))
+    return TRUE;
+
+  link->transport_failed = TRUE;
+  return FALSE;
+}
+
+static gboolean
 send_control (LkK7x0Link  *link,
               guint8       control,
               GError     **error)
@@ -152,7 +167,7 @@ send_control (LkK7x0Link  *link,
   guint8 bytes[3];
 
   lk_k7x0_control_build (control, link->address, bytes);
-  return lk_transport_write_all (link->transport, bytes, sizeof bytes, error);
+  return link_write (link, bytes, sizeof bytes, error);
 }
 
 LkK7x0Link *
@@ -245,7 +260,7 @@ lk_k7x0_link_exchange (LkK7x0Link    *link,
       if (attempt > 0)
         link->resends++;
 
-      if (!lk_transport_write_all (link->transport, frame->data, frame->len, error))
+      if (!link_write (link, frame->data, frame->len, error))
         return FALSE;
 
       deadline = g_get_monotonic_time () + (gint64) link->reply_timeout_ms * 1000;
@@ -404,4 +419,10 @@ guint
 lk_k7x0_link_get_resends (LkK7x0Link *link)
 {
   return link->resends;
+}
+
+gboolean
+lk_k7x0_link_get_transport_failed (LkK7x0Link *link)
+{
+  return link->transport_failed;
 }

@@ -64,4 +64,8 @@ void        lk_k7x0_link_take_motion_reply (LkK7x0Link *link,
 /* Counters, for tests and the service mode. */
 guint       lk_k7x0_link_get_resends    (LkK7x0Link    *link);
 
+/* TRUE once the port itself failed (not a silent device): unplugged, hung up. The link is
+ * useless after that; the port must be opened again. */
+gboolean    lk_k7x0_link_get_transport_failed (LkK7x0Link *link);
+
 G_END_DECLS

@@ -100,7 +100,9 @@ lk_transport_pty_write_all (LkTransport  *transport,
       {
         int saved = errno;
 
-        g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+        /* EIO: the other end of the pty went away */
+        g_set_error (error, G_IO_ERROR,
+                     saved == EIO ? G_IO_ERROR_BROKEN_PIPE : g_io_error_from_errno (saved),
                      "Writing to %s failed: %s", self->name, g_strerror (saved));
         return FALSE;
       }
@@ -110,7 +112,8 @@ lk_transport_pty_write_all (LkTransport  *transport,
     {
       int saved = errno;
 
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+      g_set_error (error, G_IO_ERROR,
+                   saved == EIO ? G_IO_ERROR_BROKEN_PIPE : g_io_error_from_errno (saved),
                    "Draining %s failed: %s", self->name, g_strerror (saved));
       return FALSE;
     }
@@ -164,17 +167,9 @@ lk_transport_pty_read (LkTransport  *transport,
 
       if (n == 0 || errno == EIO)
         {
-          /* The other end of the pty went away: nothing will come any more. Treat it as
-           * silence, after the deadline, so a vanished simulator looks like a dead device. */
-          if (lk_transport_ms_until (deadline) > 0)
-            g_usleep (MIN (lk_transport_ms_until (deadline), 20) * 1000);
-          if (lk_transport_ms_until (deadline) == 0)
-            {
-              g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
-                           "Nothing received from %s (hung up)", self->name);
-              return -1;
-            }
-          continue;
+          /* The other end of the pty went away: nothing will come any more. */
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE, "%s hung up", self->name);
+          return -1;
         }
 
       {

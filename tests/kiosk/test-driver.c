@@ -633,6 +633,33 @@ test_issue_cancelled_presented (Fixture       *fixture,
   g_assert_cmpuint (lk_dispenser_sim_get_reject_count (fixture->sim), ==, 1);
 }
 
+/* The simulator goes away (a pulled cable): the driver says so at once instead of waiting out
+ * every deadline, and reports the dispenser as silent. */
+static void
+test_port_lost (Fixture       *fixture,
+                gconstpointer  data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LkIssueResult) issue = NULL;
+  LkDispenserStatus status;
+  gint64 start;
+
+  lk_dispenser_set_reply_timeout_ms (fixture->dispenser, 5000);
+  issue = run_issue (fixture, NULL, 0, 5000, NULL);
+  g_assert_true (issue->ok);
+  g_clear_pointer (&issue, lk_issue_result_free);
+
+  g_clear_object (&fixture->sim);
+  start = g_get_monotonic_time ();
+  lk_dispenser_get_status_async (fixture->dispenser, NULL, lk_test_store_result_cb, &result);
+  g_assert_true (lk_test_wait_result (&result, 5000));
+  g_assert_false (lk_dispenser_get_status_finish (fixture->dispenser, result, &status, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
+  /* well before one reply deadline */
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 2 * G_USEC_PER_SEC);
+}
+
 static void
 test_test_issue (Fixture       *fixture,
                  gconstpointer  data)
@@ -746,6 +773,7 @@ main (int   argc,
   ADD ("/driver/issue/cancelled", test_issue_cancelled, fixture_set_up);
   ADD ("/driver/issue/cancelled-presented", test_issue_cancelled_presented, fixture_set_up);
   ADD ("/driver/test-issue", test_test_issue, fixture_set_up);
+  ADD ("/driver/port-lost", test_port_lost, fixture_set_up);
 
   return g_test_run ();
 }
