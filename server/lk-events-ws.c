@@ -333,12 +333,8 @@ on_request_read_cb (SoupServer        *soup,
   if (application_id == NULL)
     return;
 
-  if (!g_str_equal (soup_server_message_get_method (msg), "GET"))
-    {
-      lk_http_reply_error (msg, SOUP_STATUS_METHOD_NOT_ALLOWED, "method_not_allowed",
-                           _("This method is not allowed here"), NULL);
-      return;
-    }
+  if (!lk_http_allow_methods (msg, "GET", NULL))
+    return;
   if (g_uri_get_query (uri) != NULL)
     query = soup_form_decode (g_uri_get_query (uri));
   token = request_token (msg, query);

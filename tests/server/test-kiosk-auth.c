@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include "lingka-common.h"
+#include "lk-claims.h"
 #include "lk-kiosk-ws.h"
 #include "lk-store-claims.h"
 #include "test-kiosk-client.h"
@@ -393,6 +394,80 @@ test_release (void)
   lk_test_server_free (ts);
 }
 
+/* A well-formed code (right check digit) that was never issued. */
+static char *
+unknown_code (guint n)
+{
+  g_autofree char *body = g_strdup_printf ("%07u", 9000000 + n);
+
+  return g_strdup_printf ("%s%u", body, lk_damm_check_digit (body, -1));
+}
+
+static void
+test_wrong_codes_rate_limited (void)
+{
+  LkTestServer *ts = lk_test_server_new (0, NULL);
+  gint64 other_school = lk_test_server_add_school (ts, LK_TEST_PROVINCE, "杭州市学军小学");
+  g_autofree char *secret = lk_test_server_register_kiosk (ts, "K-01", ts->school_id);
+  g_autofree char *other_secret = lk_test_server_register_kiosk (ts, "K-OTHER", other_school);
+  g_autofree char *code = lk_test_claimable (ts, "三年级(2)班", "张小明", "2023001", NULL, NULL);
+  g_autoptr(LkTestWs) ws = NULL;
+  g_autoptr(LkTestWs) other = NULL;
+  g_autoptr(LkTestWsMessage) m = NULL;
+  g_autofree char *request = NULL;
+
+  /* A code of another school is not valid at this school's kiosk. */
+  other = lk_test_kiosk_connect (ts, "K-OTHER", other_secret);
+  g_assert_nonnull (lk_test_ws_wait (other, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
+  request = lk_test_claim_request ("x1", code);
+  m = lk_test_ws_request (other, request, "x1", WAIT_MS);
+  g_assert_nonnull (m);
+  g_assert_cmpstr (json_object_get_string_member (m->object, "reason"), ==, LK_REJECT_INVALID);
+  g_clear_pointer (&m, lk_test_ws_message_free);
+  g_assert_cmpint (lk_store_debug_count (lk_server_get_store (ts->server), "claims", NULL), ==, 0);
+
+  ws = lk_test_kiosk_connect (ts, "K-01", secret);
+  g_assert_nonnull (lk_test_ws_wait (ws, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
+  for (guint i = 0; i < LK_CLAIMS_KIOSK_BURST; i++)
+    {
+      g_autofree char *wrong = unknown_code (i);
+      g_autofree char *id = g_strdup_printf ("w%u", i);
+      g_autofree char *json = lk_test_claim_request (id, wrong);
+
+      m = lk_test_ws_request (ws, json, id, WAIT_MS);
+      g_assert_nonnull (m);
+      g_assert_cmpstr (json_object_get_string_member (m->object, "reason"), ==, LK_REJECT_INVALID);
+      g_clear_pointer (&m, lk_test_ws_message_free);
+    }
+
+  /* Locked out: even the right code is refused for now, and nothing is reserved. */
+  g_free (request);
+  request = lk_test_claim_request ("right", code);
+  m = lk_test_ws_request (ws, request, "right", WAIT_MS);
+  g_assert_nonnull (m);
+  g_assert_cmpstr (json_object_get_string_member (m->object, "reason"), ==, LK_REJECT_RATE_LIMITED);
+  g_clear_pointer (&m, lk_test_ws_message_free);
+  g_assert_cmpint (lk_store_debug_count (lk_server_get_store (ts->server), "claims", NULL), ==, 0);
+
+  /* Another kiosk of the school is not locked out by this one. */
+  {
+    g_autofree char *s2 = lk_test_server_register_kiosk (ts, "K-02", ts->school_id);
+    g_autoptr(LkTestWs) k2 = lk_test_kiosk_connect (ts, "K-02", s2);
+
+    g_assert_nonnull (lk_test_ws_wait (k2, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
+    g_free (request);
+    request = lk_test_claim_request ("k2", code);
+    m = lk_test_ws_request (k2, request, "k2", WAIT_MS);
+    g_assert_nonnull (m);
+    g_assert_cmpstr (json_object_get_string_member (m->object, "type"), ==, LK_MSG_CLAIM_AUTHORIZED);
+    g_clear_pointer (&m, lk_test_ws_message_free);
+  }
+
+  g_clear_pointer (&ws, lk_test_ws_free);
+  g_clear_pointer (&other, lk_test_ws_free);
+  lk_test_server_free (ts);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -404,6 +479,7 @@ main (int   argc,
   g_test_add_func ("/server/kiosk/registration-and-list", test_registration_and_list);
   g_test_add_func ("/server/kiosk/heartbeat-deadline", test_heartbeat_deadline);
   g_test_add_func ("/server/kiosk/release", test_release);
+  g_test_add_func ("/server/kiosk/wrong-codes-rate-limited", test_wrong_codes_rate_limited);
 
   return g_test_run ();
 }
