@@ -106,6 +106,7 @@ lk_kiosk_application_activate (GApplication *app)
   LkKioskApplication *self = LK_KIOSK_APPLICATION (app);
   g_autoptr(GError) error = NULL;
   g_autofree char *db_path = NULL;
+  GListModel *monitors;
   GtkWindow *window;
 
   if ((window = gtk_application_get_active_window (GTK_APPLICATION (app))) != NULL)
@@ -127,6 +128,16 @@ lk_kiosk_application_activate (GApplication *app)
   self->flow = lk_kiosk_flow_new (self->config, self->store, self->link, NULL);
 
   window = GTK_WINDOW (lk_kiosk_window_new (GTK_APPLICATION (app), self->flow));
+  /* Portrait or landscape from the screen, before the first layout. */
+  monitors = gdk_display_get_monitors (gdk_display_get_default ());
+  if (g_list_model_get_n_items (monitors) > 0)
+    {
+      g_autoptr(GdkMonitor) monitor = g_list_model_get_item (monitors, 0);
+      GdkRectangle geometry;
+
+      gdk_monitor_get_geometry (monitor, &geometry);
+      gtk_window_set_default_size (window, geometry.width, geometry.height);
+    }
   gtk_window_fullscreen (window);
   gtk_window_present (window);
   lk_kiosk_flow_start (self->flow);

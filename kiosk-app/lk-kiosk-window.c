@@ -27,6 +27,7 @@ struct _LkKioskWindow
   GtkWidget            *idle_stock_label;
   GtkWidget            *idle_offline_label;
   GtkBox               *entry_layout;
+  GtkBox               *pin_layout;
   GtkWidget            *code_boxes;
   GtkBox               *code_group_a;
   GtkBox               *code_group_b;
@@ -380,6 +381,10 @@ apply_orientation (LkKioskWindow *self,
                                   landscape ? GTK_ORIENTATION_HORIZONTAL
                                             : GTK_ORIENTATION_VERTICAL);
   gtk_box_set_spacing (self->entry_layout, landscape ? 120 : 72);
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self->pin_layout),
+                                  landscape ? GTK_ORIENTATION_HORIZONTAL
+                                            : GTK_ORIENTATION_VERTICAL);
+  gtk_box_set_spacing (self->pin_layout, landscape ? 120 : 32);
   if (landscape)
     {
       gtk_widget_add_css_class (GTK_WIDGET (self), "landscape");
@@ -390,6 +395,19 @@ apply_orientation (LkKioskWindow *self,
       gtk_widget_add_css_class (GTK_WIDGET (self), "portrait");
       gtk_widget_remove_css_class (GTK_WIDGET (self), "landscape");
     }
+}
+
+/* The layout's minimum size depends on the orientation, so it is chosen from the default
+ * size before the first allocation too (else a portrait minimum would stretch a landscape
+ * window). */
+static void
+on_default_size_cb (LkKioskWindow *self)
+{
+  int width, height;
+
+  gtk_window_get_default_size (GTK_WINDOW (self), &width, &height);
+  if (width > 0 && height > 0)
+    apply_orientation (self, width > height);
 }
 
 static void
@@ -440,6 +458,7 @@ lk_kiosk_window_class_init (LkKioskWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LkKioskWindow, idle_stock_label);
   gtk_widget_class_bind_template_child (widget_class, LkKioskWindow, idle_offline_label);
   gtk_widget_class_bind_template_child (widget_class, LkKioskWindow, entry_layout);
+  gtk_widget_class_bind_template_child (widget_class, LkKioskWindow, pin_layout);
   gtk_widget_class_bind_template_child (widget_class, LkKioskWindow, code_boxes);
   gtk_widget_class_bind_template_child (widget_class, LkKioskWindow, code_group_a);
   gtk_widget_class_bind_template_child (widget_class, LkKioskWindow, code_group_b);
@@ -489,12 +508,14 @@ lk_kiosk_window_init (LkKioskWindow *self)
 
   long_press = gtk_gesture_long_press_new ();
   gtk_gesture_single_set_touch_only (GTK_GESTURE_SINGLE (long_press), FALSE);
-  gtk_gesture_long_press_set_delay_factor (GTK_GESTURE_LONG_PRESS (long_press), 3.0);
+  gtk_gesture_long_press_set_delay_factor (GTK_GESTURE_LONG_PRESS (long_press), 2.0);
   g_signal_connect (long_press, "pressed", G_CALLBACK (on_corner_pressed_cb), self);
   gtk_widget_add_controller (self->service_corner, GTK_EVENT_CONTROLLER (long_press));
 
   self->landscape = TRUE;
   apply_orientation (self, FALSE);
+  g_signal_connect (self, "notify::default-width", G_CALLBACK (on_default_size_cb), NULL);
+  g_signal_connect (self, "notify::default-height", G_CALLBACK (on_default_size_cb), NULL);
 }
 
 LkKioskWindow *
