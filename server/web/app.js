@@ -40,6 +40,9 @@
   let pollTimer = 0;
   let reconnectDelay = 1000;
   let schoolsById = {};
+  let shownProvince = null;  /* what the school list is for (loaded or loading) */
+  let shownSchool = null;    /* what the class list is for */
+  let directorySeq = 0;      /* a newer choice makes older answers stale */
 
   /* ---- helpers ---- */
 
@@ -244,6 +247,12 @@
     const klass = $('class');
 
     setFieldError('province', '');
+    if (province === shownProvince) {
+      return;
+    }
+    shownProvince = province;
+    shownSchool = null;
+    const seq = ++directorySeq;
     fillSelect(klass, [], '请先选择学校');
     klass.disabled = true;
     schoolsById = {};
@@ -258,6 +267,9 @@
     school.disabled = true;
     try {
       const schools = await api('GET', '/directory/schools?province=' + encodeURIComponent(province));
+      if (seq !== directorySeq) {
+        return;
+      }
       for (const s of schools) {
         schoolsById[String(s.id)] = s.name;
       }
@@ -268,8 +280,11 @@
         await onSchoolChanged();
       }
     } catch (e) {
-      fillSelect(school, [], '加载失败，请重新选择省份');
-      setFieldError('school', e.message);
+      if (seq === directorySeq) {
+        shownProvince = null;
+        fillSelect(school, [], '加载失败，请重新选择省份');
+        setFieldError('school', e.message);
+      }
     }
   }
 
@@ -278,6 +293,11 @@
     const klass = $('class');
 
     setFieldError('school', '');
+    if (schoolId === shownSchool) {
+      return;
+    }
+    shownSchool = schoolId;
+    const seq = ++directorySeq;
     if (!schoolId) {
       fillSelect(klass, [], '请先选择学校');
       klass.disabled = true;
@@ -288,11 +308,17 @@
     klass.disabled = true;
     try {
       const classes = await api('GET', '/directory/classes?school=' + encodeURIComponent(schoolId));
+      if (seq !== directorySeq) {
+        return;
+      }
       fillSelect(klass, classes.map((c) => ({ value: c, label: c })), '请选择班级');
       klass.disabled = false;
     } catch (e) {
-      fillSelect(klass, [], '加载失败，请重新选择学校');
-      setFieldError('class', e.message);
+      if (seq === directorySeq) {
+        shownSchool = null;
+        fillSelect(klass, [], '加载失败，请重新选择学校');
+        setFieldError('class', e.message);
+      }
     }
   }
 
@@ -699,6 +725,8 @@
     saveSession();
     $('apply-form').reset();
     clearErrors();
+    shownProvince = shownSchool = null;
+    onProvinceChanged();
     show('apply');
   }
 

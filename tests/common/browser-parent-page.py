@@ -151,7 +151,8 @@ class Browser:
                     if t.get('type') == 'page':
                         return t['webSocketDebuggerUrl']
             return None
-        url = wait_for('chromium DevTools', page_target)
+        # A cold start of Chromium on a busy 2-core machine can take a while.
+        url = wait_for('chromium DevTools', page_target, 60)
         self.ws = websocket.create_connection(url, timeout=DEADLINE_S, suppress_origin=True)
         self.next_id = 0
         self.send('Page.enable')
@@ -282,7 +283,10 @@ def main():
         set_select(browser, 'province', '浙江省')
         set_select(browser, 'school', str(school_id))
         set_select(browser, 'class', '三年级(2)班')
-        check('pickers filled from the directory', True)
+        check('pickers filled from the directory',
+              browser.js('[document.getElementById("province").value, document.getElementById("school").value, '
+                         'document.getElementById("class").value].join("|")')
+              == '浙江省|%d|三年级(2)班' % school_id)
 
         # A mismatch is shown under the field concerned
         set_input(browser, 'name', '张小华')
