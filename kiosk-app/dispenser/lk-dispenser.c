@@ -1495,35 +1495,39 @@ lk_dispenser_status_can_issue (const LkDispenserStatus *status)
 char *
 lk_dispenser_status_describe (const LkDispenserStatus *status)
 {
-  g_autoptr(GString) text = g_string_new (NULL);
-  struct
-  {
-    gboolean    set;
-    const char *line;
-  } bits[] = {
-    { status->reject_full, N_("Reject box full") },
-    { status->cannot_execute, N_("Cannot execute the command") },
-    { status->unused_bit, N_("Unused status bit set") },
-    { status->hopper_pre_full, N_("Hopper almost full") },
-    { status->dispensing, N_("Dispensing a card") },
-    { status->capturing, N_("Capturing a card") },
-    { status->dispense_error, N_("Dispense error") },
-    { status->capture_error, N_("Capture error") },
-    { status->hopper_full, N_("Hopper full") },
-    { status->cards_overlapped, N_("Cards overlapped") },
-    { status->jam, N_("Card jam") },
-    { status->low_stock, N_("Few cards left") },
-    { status->hopper_empty, N_("Hopper empty") },
-    { status->sensor3, N_("Card at sensor 3") },
-    { status->sensor2, N_("Card at sensor 2") },
-    { status->sensor1, N_("Card at sensor 1") },
-  };
+  g_autoptr(GString) text = NULL;
 
   g_return_val_if_fail (status != NULL, NULL);
 
-  for (guint i = 0; i < G_N_ELEMENTS (bits); i++)
-    if (bits[i].set)
-      g_string_append_printf (text, "%s%s", text->len > 0 ? "\n" : "", _(bits[i].line));
+  text = g_string_new (NULL);
+  {
+    const struct
+    {
+      gboolean    set;
+      const char *line;
+    } bits[] = {
+      { status->reject_full, N_("Reject box full") },
+      { status->cannot_execute, N_("Cannot execute the command") },
+      { status->unused_bit, N_("Unused status bit set") },
+      { status->hopper_pre_full, N_("Hopper almost full") },
+      { status->dispensing, N_("Dispensing a card") },
+      { status->capturing, N_("Capturing a card") },
+      { status->dispense_error, N_("Dispense error") },
+      { status->capture_error, N_("Capture error") },
+      { status->hopper_full, N_("Hopper full") },
+      { status->cards_overlapped, N_("Cards overlapped") },
+      { status->jam, N_("Card jam") },
+      { status->low_stock, N_("Few cards left") },
+      { status->hopper_empty, N_("Hopper empty") },
+      { status->sensor3, N_("Card at sensor 3") },
+      { status->sensor2, N_("Card at sensor 2") },
+      { status->sensor1, N_("Card at sensor 1") },
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (bits); i++)
+      if (bits[i].set)
+        g_string_append_printf (text, "%s%s", text->len > 0 ? "\n" : "", _(bits[i].line));
+  }
 
   if (text->len == 0)
     g_string_append (text, _("Ready, no fault"));

@@ -739,6 +739,57 @@ test_transport_pick (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 }
 
+static gboolean
+read_ack (LkTransport *transport,
+          guint        timeout_ms)
+{
+  g_autoptr(GError) error = NULL;
+  guint8 reply[3];
+  gssize n;
+
+  n = lk_transport_read (transport, reply, sizeof reply,
+                         g_get_monotonic_time () + timeout_ms * 1000, &error);
+  if (n < 0)
+    {
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+      return FALSE;
+    }
+  g_assert_cmpuint (reply[0], ==, LK_K7X0_ACK);
+  return TRUE;
+}
+
+/* The simulator is as strict as the device: a frame with a pause between its characters is
+ * void, and a frame for another address gets no answer. */
+static void
+test_sim_strict (void)
+{
+  LkDispenserSimOptions options;
+  g_autoptr(LkDispenserSim) sim = NULL;
+  g_autoptr(LkTransport) transport = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GByteArray) other = lk_k7x0_frame_build (5, (const guint8 *) "AP", 2);
+  const guint8 ap[] = { 0x02, 0x30, 0x30, 0x00, 0x02, 0x41, 0x50, 0x03, 0x12 };
+
+  lk_test_sim_options (&options);
+  sim = lk_dispenser_sim_new (&options, &error);
+  g_assert_no_error (error);
+  transport = lk_transport_open_by_name (lk_dispenser_sim_get_port (sim), 9600, &error);
+  g_assert_no_error (error);
+
+  /* a pause of twice the device's limit in the middle of the frame: the pause is the input
+   * under test here, not a way to wait for something */
+  g_assert_true (lk_transport_write_all (transport, ap, 4, &error));
+  g_usleep (2 * options.gap_ms * 1000);
+  g_assert_true (lk_transport_write_all (transport, ap + 4, sizeof ap - 4, &error));
+  g_assert_false (read_ack (transport, 200));
+
+  g_assert_true (lk_transport_write_all (transport, other->data, other->len, &error));
+  g_assert_false (read_ack (transport, 200));
+
+  g_assert_true (lk_transport_write_all (transport, ap, sizeof ap, &error));
+  g_assert_true (read_ack (transport, 2000));
+}
+
 #define ADD(path, func, setup) \
   g_test_add (path, Fixture, NULL, setup, func, fixture_tear_down)
 
@@ -749,6 +800,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/driver/transport/pick", test_transport_pick);
+  g_test_add_func ("/driver/sim/strict", test_sim_strict);
   ADD ("/driver/status", test_status, fixture_set_up);
   ADD ("/driver/issue/normal", test_issue_normal, fixture_set_up);
   ADD ("/driver/issue/card-key", test_issue_card_key, fixture_set_up);

@@ -253,7 +253,7 @@ static void
 test_sim_program (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("lingka-sim-XXXXXX", &error);
+  g_autofree char *dir = g_dir_make_tmp (NULL, &error);
   g_autofree char *control = g_build_filename (dir, "control", NULL);
   g_autofree char *port = NULL;
   g_autofree char *answer = NULL;
