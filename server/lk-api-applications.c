@@ -630,6 +630,40 @@ notify_cb (LkServer          *server,
   handle_notice (server, msg, provider, body);
 }
 
+/* GET /api/v1/payment/channels: what the parents' page may offer (docs/protocol.md, 4.1). */
+static void
+channels_cb (LkServer          *server,
+             SoupServerMessage *msg,
+             const char        *path,
+             GHashTable        *query)
+{
+  static const char *channels[] = { "wechat", "alipay", "sandbox" };
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+
+  if (!g_str_equal (path, "/api/v1/payment/channels"))
+    {
+      lk_http_reply_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", _("There is nothing here"), NULL);
+      return;
+    }
+  if (!lk_http_allow_methods (msg, "GET", "HEAD", NULL))
+    return;
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "channels");
+  json_builder_begin_array (builder);
+  for (guint i = 0; i < G_N_ELEMENTS (channels); i++)
+    if (lk_server_get_payment_provider (server, channels[i]) != NULL)
+      json_builder_add_string_value (builder, channels[i]);
+  json_builder_end_array (builder);
+  json_builder_set_member_name (builder, "fee_fen");
+  json_builder_add_int_value (builder, lk_config_get_fee_fen (lk_server_get_config (server)));
+  json_builder_end_object (builder);
+  reply = json_builder_get_root (builder);
+  lk_http_reply_json (msg, SOUP_STATUS_OK, reply);
+}
+
 void
 lk_api_applications_register (LkServer   *server,
                               SoupServer *soup)
@@ -637,4 +671,5 @@ lk_api_applications_register (LkServer   *server,
   lk_routes_add (server, soup, "/api/v1/applications", LK_JSON_MAX_BYTES, applications_cb);
   lk_routes_add (server, soup, "/api/v1/sandbox", LK_JSON_MAX_BYTES, sandbox_cb);
   lk_routes_add (server, soup, "/api/v1/payments/notify", LK_JSON_MAX_BYTES, notify_cb);
+  lk_routes_add (server, soup, "/api/v1/payment/channels", LK_JSON_MAX_BYTES, channels_cb);
 }

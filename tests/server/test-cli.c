@@ -14,6 +14,7 @@
 #include "lk-test-server.h"
 
 static const char *server_path;
+static const char *example_config;
 
 /* Runs lingka-server with @args (NULL-terminated), @input on stdin; returns the exit status. */
 static int
@@ -61,6 +62,26 @@ test_help (void)
   g_assert_cmpint (run (NULL, &out, "--help", NULL), ==, 0);
   for (guint i = 0; i < G_N_ELEMENTS (flags); i++)
     g_assert_nonnull (strstr (out, flags[i]));
+}
+
+static void
+test_example_config (void)
+{
+  g_autoptr(LkConfig) config = lk_config_new ();
+  g_autoptr(GError) error = NULL;
+  g_autofree char *out = NULL;
+
+  lk_config_load_file (config, example_config, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (lk_config_get_listen (config), ==, "0.0.0.0");
+  g_assert_cmpuint (lk_config_get_port (config), ==, 8443);
+  g_assert_cmpstr (lk_config_get_data_dir (config), ==, "/var/lib/lingka");
+  g_assert_cmpint (lk_config_get_fee_fen (config), ==, 2000);
+  g_assert_false (lk_config_get_sandbox (config));
+  g_assert_cmpstr (lk_config_get_digest_alg (config), ==, "pbkdf2-sha256");
+  g_assert_cmpuint (lk_config_get_password_iterations (config), >=, 100000);
+  /* And the program reads it: flags override the file. */
+  g_assert_cmpint (run (NULL, &out, "--config", example_config, "--port", "99999", NULL), ==, 2);
 }
 
 static void
@@ -249,10 +270,12 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   lk_i18n_init ("en");
 
-  g_assert_cmpint (argc, >=, 2);
+  g_assert_cmpint (argc, >=, 3);
   server_path = argv[1];
+  example_config = argv[2];
 
   g_test_add_func ("/server/cli/help", test_help);
+  g_test_add_func ("/server/cli/example-config", test_example_config);
   g_test_add_func ("/server/cli/refused-arguments", test_refused_arguments);
   g_test_add_func ("/server/cli/provisioning", test_provisioning);
   g_test_add_func ("/server/cli/backup-while-serving", test_backup_while_serving);

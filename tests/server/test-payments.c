@@ -273,7 +273,17 @@ test_forged_notices (Fixture       *f,
                                      g_bytes_get_data (unknown, NULL), g_bytes_get_size (unknown), &r4), ==, 404);
   lk_test_assert_error (r4, "unknown_order", NULL);
 
-  /* No real provider is configured. */
+  /* No real provider is configured, and the channel list says so. */
+  {
+    g_autoptr(JsonNode) channels = NULL;
+    JsonArray *list;
+
+    g_assert_cmpuint (lk_test_json (f->ts, "GET", "/api/v1/payment/channels", NULL, NULL, &channels), ==, 200);
+    list = json_object_get_array_member (json_node_get_object (channels), "channels");
+    g_assert_cmpuint (json_array_get_length (list), ==, 1);
+    g_assert_cmpstr (json_array_get_string_element (list, 0), ==, "sandbox");
+    g_assert_cmpint (json_object_get_int_member (json_node_get_object (channels), "fee_fen"), ==, LK_DEFAULT_FEE_FEN);
+  }
   g_assert_cmpuint (lk_test_json (f->ts, "POST", "/api/v1/payments/notify/wechat", NULL, forged, &r5), ==, 503);
   lk_test_assert_error (r5, "payment_unavailable", NULL);
   {
