@@ -37,23 +37,50 @@ typedef struct
   LkKioskRecord           *kiosk;
   char                    *address;
   SoupWebsocketConnection *connection;   /* our own reference until "closed" (pitfall 4) */
-  GSource                 *heartbeat;
+  struct _Heartbeat        *heartbeat;   /* this listener thread's */
   gint64                   last_heard;   /* monotonic µs */
+  gint64                   last_ping;    /* monotonic µs */
   guint64                  ping_seq;
+  guint                    interval_s;
   guint                    deadline_s;
 } KioskConnection;
+
+/* One heartbeat timer per listener thread for all its kiosks, rather than a timer per
+ * connection: every source of a GMainContext costs on every iteration (MEASURED.md, pitfall
+ * 2), and thousands of idle kiosks would otherwise slow the active ones. */
+typedef struct _Heartbeat
+{
+  GSource    *tick;
+  GHashTable *connections;   /* KioskConnection set */
+} Heartbeat;
 
 static guint heartbeat_interval_s = LK_HEARTBEAT_INTERVAL_S;
 static guint heartbeat_deadline_s = LK_HEARTBEAT_DEADLINE_S;
 
 static void
+heartbeat_free (gpointer data)
+{
+  Heartbeat *hb = data;
+  GHashTableIter iter;
+  gpointer key;
+
+  /* The thread is ending with kiosks still attached: they must not reach back in here. */
+  g_hash_table_iter_init (&iter, hb->connections);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    ((KioskConnection *) key)->heartbeat = NULL;
+  g_source_destroy (hb->tick);
+  g_source_unref (hb->tick);
+  g_hash_table_unref (hb->connections);
+  g_free (hb);
+}
+
+static GPrivate heartbeat_private = G_PRIVATE_INIT (heartbeat_free);
+
+static void
 kiosk_connection_free (KioskConnection *kc)
 {
   if (kc->heartbeat != NULL)
-    {
-      g_source_destroy (kc->heartbeat);
-      g_source_unref (kc->heartbeat);
-    }
+    g_hash_table_remove (kc->heartbeat->connections, kc);
   lk_kiosk_record_free (kc->kiosk);
   g_free (kc->address);
   g_clear_object (&kc->connection);
@@ -345,17 +372,18 @@ on_message_cb (SoupWebsocketConnection *connection,
     send_error (kc, msg_id, "unknown_type", "type");
 }
 
-static gboolean
-on_heartbeat_cb (gpointer user_data)
+/* One kiosk's turn: drop it if it has been silent too long, else ping it when due. */
+static void
+heartbeat_check (KioskConnection *kc,
+                 gint64           now)
 {
-  KioskConnection *kc = user_data;
-  gint64 silent_us = g_get_monotonic_time () - kc->last_heard;
+  gint64 silent_us = now - kc->last_heard;
   g_autoptr(JsonBuilder) builder = NULL;
   g_autofree char *id = NULL;
   g_autofree char *json = NULL;
 
   if (soup_websocket_connection_get_state (kc->connection) != SOUP_WEBSOCKET_STATE_OPEN)
-    return G_SOURCE_CONTINUE;
+    return;
 
   /* libsoup 3.2 has no pong timeout (MEASURED.md, pitfall 3): a kiosk that says nothing for
    * the deadline is gone, and its claims wait for it to come back. */
@@ -364,16 +392,56 @@ on_heartbeat_cb (gpointer user_data)
       g_message ("Kiosk %s silent for %u s: dropping the connection", kc->kiosk->sn,
                  (guint) (silent_us / G_USEC_PER_SEC));
       soup_websocket_connection_close (kc->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "heartbeat");
-      return G_SOURCE_CONTINUE;
+      return;
     }
+  if (now - kc->last_ping < (gint64) kc->interval_s * G_USEC_PER_SEC)
+    return;
 
+  kc->last_ping = now;
   id = g_strdup_printf ("s%" G_GUINT64_FORMAT, ++kc->ping_seq);
   builder = lk_message_begin (LK_MSG_PING);
   json_builder_set_member_name (builder, "id");
   json_builder_add_string_value (builder, id);
   json = lk_message_finish (builder);
   soup_websocket_connection_send_text (kc->connection, json);
+}
+
+static gboolean
+on_heartbeat_tick_cb (gpointer user_data)
+{
+  Heartbeat *hb = user_data;
+  gint64 now = g_get_monotonic_time ();
+  g_autoptr(GPtrArray) due = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer key;
+
+  /* Closing may emit "closed" at once, which removes from the table: iterate a copy. */
+  g_hash_table_iter_init (&iter, hb->connections);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (due, key);
+  for (guint i = 0; i < due->len; i++)
+    if (g_hash_table_contains (hb->connections, g_ptr_array_index (due, i)))
+      heartbeat_check (g_ptr_array_index (due, i), now);
   return G_SOURCE_CONTINUE;
+}
+
+/* This listener thread's heartbeat, started on its first kiosk. */
+static Heartbeat *
+heartbeat_get (void)
+{
+  Heartbeat *hb = g_private_get (&heartbeat_private);
+
+  if (hb == NULL)
+    {
+      hb = g_new0 (Heartbeat, 1);
+      hb->connections = g_hash_table_new (NULL, NULL);
+      hb->tick = g_timeout_source_new_seconds (1);
+      g_source_set_callback (hb->tick, on_heartbeat_tick_cb, hb, NULL);
+      g_source_set_static_name (hb->tick, "[lingka] kiosk heartbeat");
+      g_source_attach (hb->tick, g_main_context_get_thread_default ());
+      g_private_set (&heartbeat_private, hb);
+    }
+  return hb;
 }
 
 static void
@@ -414,7 +482,8 @@ websocket_cb (SoupServer              *soup,
   kc->kiosk = kiosk;
   kc->address = g_strdup (lk_http_client_address (msg));
   kc->connection = g_object_ref (connection);
-  kc->last_heard = g_get_monotonic_time ();
+  kc->last_heard = kc->last_ping = g_get_monotonic_time ();
+  kc->interval_s = g_atomic_int_get (&heartbeat_interval_s);
   kc->deadline_s = g_atomic_int_get (&heartbeat_deadline_s);
 
   soup_websocket_connection_set_max_incoming_payload_size (connection, MAX_MESSAGE_BYTES);
@@ -437,10 +506,8 @@ websocket_cb (SoupServer              *soup,
     }
   soup_websocket_connection_send_text (connection, snapshot);
 
-  kc->heartbeat = g_timeout_source_new_seconds (g_atomic_int_get (&heartbeat_interval_s));
-  g_source_set_callback (kc->heartbeat, on_heartbeat_cb, kc, NULL);
-  g_source_set_static_name (kc->heartbeat, "[lingka] kiosk heartbeat");
-  g_source_attach (kc->heartbeat, g_main_context_get_thread_default ());
+  kc->heartbeat = heartbeat_get ();
+  g_hash_table_add (kc->heartbeat->connections, kc);
 }
 
 /* "Basic base64(SN:secret)" → SN and secret; FALSE if the header is missing or malformed. */
