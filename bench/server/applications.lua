@@ -3,14 +3,15 @@
 -- Every request is a different student of the provisioned roster, so each verification
 -- succeeds (201) and writes an application; if wrk outruns the roster, repeats get 409
 -- already_applied, which done() reports separately (and so do any other statuses).
--- WRK_PROVINCE, WRK_SCHOOL, WRK_CLASS, WRK_STUDENTS and WRK_THREADS come from the environment.
+-- WRK_PROVINCE, WRK_SCHOOL, WRK_CLASS_SIZE, WRK_STUDENTS and WRK_THREADS come from the
+-- environment; the classes are as provision.py made them.
 --
 -- SPDX-License-Identifier: GPL-3.0-or-later
 
 local threads = {}
 local province = os.getenv("WRK_PROVINCE")
 local school = os.getenv("WRK_SCHOOL")
-local class = os.getenv("WRK_CLASS")
+local class_size = tonumber(os.getenv("WRK_CLASS_SIZE") or "40")
 local students = tonumber(os.getenv("WRK_STUDENTS") or "1")
 
 function setup(thread)
@@ -33,8 +34,8 @@ function request()
   local i = base + (n % block)
   n = n + 1
   local body = string.format(
-    '{"province":"%s","school":"%s","class":"%s","name":"学生%d","student_no":"W%07d",' ..
-    '"phone":"13800000000","consent":true}', province, school, class, i, i)
+    '{"province":"%s","school":"%s","class":"一年级(%d)班","name":"学生%d","student_no":"W%07d",' ..
+    '"phone":"13800000000","consent":true}', province, school, math.floor(i / class_size) + 1, i, i)
   return wrk.format(nil, "/api/v1/applications", nil, body)
 end
 

@@ -21,7 +21,12 @@ import time
 import urllib.parse
 
 PROVINCE = "浙江省"
-CLASS = "一年级(1)班"
+CLASS_SIZE = 40
+
+
+def klass(i):
+    """Classes of CLASS_SIZE, as a school has them (applications.lua computes the same)."""
+    return f"一年级({i // CLASS_SIZE + 1})班"
 
 
 class Api:
@@ -48,7 +53,7 @@ class Api:
 
 
 def import_school(api, token, school, names_numbers):
-    rows = [{"seq": i + 1, "province": PROVINCE, "school": school, "class": CLASS,
+    rows = [{"seq": i + 1, "province": PROVINCE, "school": school, "class": klass(i),
              "name": name, "student_no": no, "card_no": None}
             for i, (name, no) in enumerate(names_numbers)]
     payload = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()
@@ -59,9 +64,9 @@ def import_school(api, token, school, names_numbers):
     api.call("POST", f"/api/v1/imports/{echo['batch_id']}/commit", {"checksum": echo["checksum"]}, token)
 
 
-def apply(api, school, name, no):
+def apply(api, school, i, name, no):
     return api.call("POST", "/api/v1/applications", {
-        "province": PROVINCE, "school": school, "class": CLASS, "name": name,
+        "province": PROVINCE, "school": school, "class": klass(i), "name": name,
         "student_no": no, "phone": "13800000000", "consent": True})
 
 
@@ -111,7 +116,7 @@ def main():
             school = claim_schools[s]
             sn = f"BENCH-{k:03d}"
             secret = api.call("POST", "/api/v1/kiosks", {"sn": sn, "school_id": ids[school]}, token)["secret"]
-            app = apply(api, school, f"领卡{s}号{i}", f"C{s:02d}{i:05d}")
+            app = apply(api, school, i, f"领卡{s}号{i}", f"C{s:02d}{i:05d}")
             order = api.call("POST", f"/api/v1/applications/{app['id']}/payment", {"channel": "sandbox"},
                              app["token"])
             api.call("POST", f"/api/v1/sandbox/pay/{order['order_no']}")
@@ -126,7 +131,7 @@ def main():
         secret = api.call("POST", "/api/v1/kiosks", {"sn": sn, "school_id": ids[idle_school]}, token)["secret"]
         kiosks.append(f"kiosk {sn} {secret}")
     for i in range(a.idle_apps):
-        app = apply(api, idle_school, f"空闲{i}", f"I{i:07d}")
+        app = apply(api, idle_school, i, f"空闲{i}", f"I{i:07d}")
         apps.append(f"app {app['id']} {app['token']}")
     with open(os.path.join(a.out, "idle.txt"), "w") as f:
         for n in range(max(len(kiosks), len(apps))):
@@ -137,7 +142,7 @@ def main():
 
     step("done")
     with open(os.path.join(a.out, "wrk.env"), "w") as f:
-        f.write(f"WRK_PROVINCE='{PROVINCE}'\nWRK_SCHOOL='{wrk_school}'\nWRK_CLASS='{CLASS}'\n"
+        f.write(f"WRK_PROVINCE='{PROVINCE}'\nWRK_SCHOOL='{wrk_school}'\nWRK_CLASS_SIZE={CLASS_SIZE}\n"
                 f"WRK_STUDENTS={a.wrk_students}\n")
 
 
