@@ -861,6 +861,15 @@ lk_import_page_get_result_description (LkImportPage *self)
 }
 
 gboolean
+lk_import_page_get_can_retry (LkImportPage *self)
+{
+  g_return_val_if_fail (LK_IS_IMPORT_PAGE (self), FALSE);
+
+  return g_strcmp0 (lk_import_page_get_state (self), "result") == 0 &&
+         gtk_widget_get_visible (GTK_WIDGET (self->retry_button));
+}
+
+gboolean
 lk_import_page_get_result (LkImportPage   *self,
                            LkImportResult *result)
 {

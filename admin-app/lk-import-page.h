@@ -38,6 +38,8 @@ gboolean         lk_import_page_get_can_upload   (LkImportPage *self);
 /* The result page: "上传成功" or "上传失败", and the counts or the reason. */
 const char      *lk_import_page_get_result_title (LkImportPage *self);
 const char      *lk_import_page_get_result_description (LkImportPage *self);
+/* TRUE when the result page offers "Retry" (a failure that another attempt may fix). */
+gboolean         lk_import_page_get_can_retry    (LkImportPage *self);
 /* The last successful upload's counts; FALSE if none. */
 gboolean         lk_import_page_get_result       (LkImportPage   *self,
                                                   LkImportResult *result);

@@ -1,7 +1,8 @@
 /* lk-import-preview.h: a GListModel over the rows read from a roster, with their problems
  *
  * Made for 100,000 rows: items (LkImportPreviewRow) are created only when a view asks for
- * them, and there is never one widget per row.
+ * them, there is never one widget per row, and a large file reaches the views in slices
+ * (the "loading" property) so that no main-loop iteration pays for all of it.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -30,6 +31,8 @@ void             lk_import_preview_add_problems     (LkImportPreview *self,
                                                      gboolean         blocking);
 void             lk_import_preview_clear            (LkImportPreview *self);
 
+/* TRUE while rows are still being handed to the views (see :loading). */
+gboolean         lk_import_preview_get_loading      (LkImportPreview *self);
 GPtrArray       *lk_import_preview_get_rows         (LkImportPreview *self);
 /* Rows with a blocking problem. */
 guint            lk_import_preview_get_n_error_rows (LkImportPreview *self);

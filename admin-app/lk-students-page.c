@@ -750,39 +750,41 @@ lk_students_page_set_status_filter (LkStudentsPage *self,
       gtk_drop_down_set_selected (self->status_dropdown, i);
 }
 
-void
+LkStudentEditor *
 lk_students_page_add_student (LkStudentsPage *self)
 {
   LkStudentEditor *editor;
 
-  g_return_if_fail (LK_IS_STUDENTS_PAGE (self));
+  g_return_val_if_fail (LK_IS_STUDENTS_PAGE (self), NULL);
 
   if (self->client == NULL)
-    return;
+    return NULL;
   editor = lk_student_editor_new (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))),
                                   self->client, NULL);
   g_signal_connect_object (editor, "saved", G_CALLBACK (on_editor_saved_cb), self,
                            G_CONNECT_SWAPPED);
   gtk_window_present (GTK_WINDOW (editor));
+  return editor;
 }
 
-void
+LkStudentEditor *
 lk_students_page_edit_student (LkStudentsPage *self,
                                guint           position)
 {
   g_autoptr (LkStudentItem) item = NULL;
   LkStudentEditor *editor;
 
-  g_return_if_fail (LK_IS_STUDENTS_PAGE (self));
+  g_return_val_if_fail (LK_IS_STUDENTS_PAGE (self), NULL);
 
   item = g_list_model_get_item (G_LIST_MODEL (self->students), position);
   if (item == NULL || self->client == NULL)
-    return;
+    return NULL;
   editor = lk_student_editor_new (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))),
                                   self->client, item);
   g_signal_connect_object (editor, "saved", G_CALLBACK (on_editor_saved_cb), self,
                            G_CONNECT_SWAPPED);
   gtk_window_present (GTK_WINDOW (editor));
+  return editor;
 }
 
 void

@@ -8,6 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "lk-api-client.h"
+#include "lk-student-editor.h"
 
 G_BEGIN_DECLS
 
@@ -25,9 +26,10 @@ void         lk_students_page_set_search    (LkStudentsPage *self,
 /* NULL or a DESIGN.md status filter: not_applied, applied, paid, claimable, issued. */
 void         lk_students_page_set_status_filter (LkStudentsPage *self,
                                                  const char     *status);
-void         lk_students_page_add_student   (LkStudentsPage *self);
-void         lk_students_page_edit_student  (LkStudentsPage *self,
-                                             guint           position);
+/* Both open the editor window and return it (owned by GTK, closes itself). */
+LkStudentEditor *lk_students_page_add_student  (LkStudentsPage *self);
+LkStudentEditor *lk_students_page_edit_student (LkStudentsPage *self,
+                                                guint           position);
 void         lk_students_page_export        (LkStudentsPage *self);
 void         lk_students_page_handle_event  (LkStudentsPage *self,
                                              JsonObject     *event);

@@ -89,11 +89,10 @@ wait_frames (GtkWidget *widget,
 }
 
 static void
-screenshot (Fixture    *fx,
-            const char *screen)
+screenshot_window (GtkWidget  *widget,
+                   const char *screen)
 {
   const char *dir = g_getenv ("LINGKA_SCREENSHOT_DIR");
-  GtkWidget *widget = GTK_WIDGET (fx->window);
   g_autoptr (GdkPaintable) paintable = NULL;
   g_autoptr (GtkSnapshot) snapshot = NULL;
   g_autoptr (GskRenderNode) node = NULL;
@@ -120,6 +119,13 @@ screenshot (Fixture    *fx,
   g_mkdir_with_parents (dir, 0755);
   g_assert_true (gdk_texture_save_to_png (texture, path));
   g_test_message ("screenshot: %s", path);
+}
+
+static void
+screenshot (Fixture    *fx,
+            const char *screen)
+{
+  screenshot_window (GTK_WIDGET (fx->window), screen);
 }
 
 /* --- the server side --- */
@@ -214,7 +220,8 @@ fixture_teardown (Fixture       *fx,
   g_clear_object (&fx->app);
   g_clear_object (&fx->session);
 
-  g_clear_pointer (&fx->server, admin_test_server_stop);
+  if (fx->server != NULL)
+    g_clear_pointer (&fx->server, admin_test_server_stop);
 
   {
     g_autofree char *cmd = g_strdup_printf ("rm -rf '%s'", fx->dir);
@@ -711,6 +718,153 @@ test_kiosks (Fixture       *fx,
   kiosk_close (&kiosk);
 }
 
+static void
+test_upload_failed (Fixture       *fx,
+                    gconstpointer  data)
+{
+  LkImportPage *page = lk_admin_window_get_import_page (fx->window);
+  g_autoptr (GFile) good = write_roster (fx, FALSE);
+  const char *reason;
+
+  log_in (fx, "wang.laoshi", TEACHER_PASSWORD);
+  lk_admin_window_show_page (fx->window, "import");
+  lk_import_page_open_file (page, good);
+  WAIT_FOR (g_strcmp0 (lk_import_page_get_state (page), "preview") == 0 &&
+            !lk_import_page_get_checking (page));
+
+  /* The server goes away between the preview and the upload: every attempt fails. */
+  g_clear_pointer (&fx->server, admin_test_server_stop);
+  lk_import_page_upload (page);
+  WAIT_FOR (g_strcmp0 (lk_import_page_get_state (page), "result") == 0);
+  g_assert_cmpstr (lk_import_page_get_result_title (page), ==, "上传失败");
+  reason = lk_import_page_get_result_description (page);
+  g_assert_nonnull (reason);
+  g_assert_cmpstr (reason, !=, "");
+  g_assert_true (lk_import_page_get_can_retry (page));
+  g_assert_false (lk_import_page_get_result (page, NULL));
+  screenshot (fx, "import-failed");
+}
+
+static gboolean
+first_student_in_class (GListModel *model,
+                        const char *klass)
+{
+  g_autoptr (LkStudentItem) item = g_list_model_get_item (model, 0);
+
+  return item != NULL && g_strcmp0 (lk_student_item_get_class (item), klass) == 0;
+}
+
+static void
+on_editor_destroy_cb (GtkWidget *widget,
+                      gpointer   data)
+{
+  *(gboolean *) data = TRUE;
+}
+
+static void
+test_edit (Fixture       *fx,
+           gconstpointer  data)
+{
+  LkStudentsPage *page = lk_admin_window_get_students_page (fx->window);
+  GListModel *model = lk_students_page_get_model (page);
+  LkStudentEditor *editor;
+  gboolean closed = FALSE;
+
+  log_in (fx, "wang.laoshi", TEACHER_PASSWORD);
+  import_roster (fx);
+  lk_admin_window_show_page (fx->window, "students");
+  lk_students_page_set_search (page, "2023003");
+  WAIT_FOR (!lk_students_page_get_loading (page) && g_list_model_get_n_items (model) == 1);
+
+  /* 王芳芳 moves to 三年级(2)班 and gets a card number. */
+  editor = lk_students_page_edit_student (page, 0);
+  g_assert_nonnull (editor);
+  g_signal_connect (editor, "destroy", G_CALLBACK (on_editor_destroy_cb), &closed);
+  lk_student_editor_set_fields (editor, "王芳芳", "三年级(2)班", "2023003", "0A1B2C3D");
+  lk_student_editor_save (editor);
+  WAIT_FOR (closed);
+  g_assert_cmpint (admin_test_server_count (fx->server, "students",
+                                            "student_no = '2023003' AND class_name = '三年级(2)班' "
+                                            "AND card_no = '0A1B2C3D'"), ==, 1);
+
+  /* The list follows, and the history keeps the previous version. */
+  WAIT_FOR (!lk_students_page_get_loading (page) && g_list_model_get_n_items (model) == 1 &&
+            first_student_in_class (model, "三年级(2)班"));
+  editor = lk_students_page_edit_student (page, 0);
+  WAIT_FOR (lk_student_editor_get_history_count (editor) >= 1);
+  screenshot_window (GTK_WIDGET (editor), "student-editor");
+  gtk_window_close (GTK_WINDOW (editor));
+
+  /* A student missing a name is refused before anything is sent. */
+  editor = lk_students_page_add_student (page);
+  lk_student_editor_set_fields (editor, "", "三年级(1)班", "2023009", NULL);
+  lk_student_editor_save (editor);
+  g_assert_cmpstr (lk_student_editor_get_error (editor), ==, "姓名、班级和学号必须填写。");
+  gtk_window_close (GTK_WINDOW (editor));
+  g_assert_cmpint (admin_test_server_count (fx->server, "students", NULL), ==, 6);
+}
+
+static gint64 last_tick;
+static gint64 max_stall;
+
+static gboolean
+stall_tick_cb (gpointer data)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (last_tick != 0)
+    max_stall = MAX (max_stall, now - last_tick);
+  last_tick = now;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+test_large_file (Fixture       *fx,
+                 gconstpointer  data)
+{
+  LkImportPage *page = lk_admin_window_get_import_page (fx->window);
+  LkImportPreview *preview = lk_import_page_get_preview (page);
+  g_autoptr (GString) csv = g_string_new ("序号,学校所在省份,学校名称,学生姓名,学生班级,学生学号,IC卡号\n");
+  g_autofree char *path = g_build_filename (fx->dir, "large.csv", NULL);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (LkImportPreviewRow) last = NULL;
+  const guint n_rows = 100000;
+  gint64 start, elapsed;
+  guint tick;
+
+  for (guint i = 1; i <= n_rows; i++)
+    g_string_append_printf (csv, "%u,浙江省,杭州市文三街小学,学生%u,%u年级(%u)班,S%07u,\n",
+                            i, i, 1 + i % 6, 1 + i % 12, i);
+  g_assert_true (g_file_set_contents (path, csv->str, (gssize) csv->len, &error));
+  g_assert_no_error (error);
+
+  log_in (fx, "wang.laoshi", TEACHER_PASSWORD);
+  lk_admin_window_show_page (fx->window, "import");
+
+  /* The window keeps drawing while 100,000 rows are read and previewed. */
+  last_tick = 0;
+  max_stall = 0;
+  tick = g_timeout_add (10, stall_tick_cb, NULL);
+  start = g_get_monotonic_time ();
+  lk_import_page_open_file (page, file);
+  WAIT_FOR (g_strcmp0 (lk_import_page_get_state (page), "preview") == 0 &&
+            !lk_import_preview_get_loading (preview));
+  wait_frames (GTK_WIDGET (fx->window), 3);
+  elapsed = g_get_monotonic_time () - start;
+  g_source_remove (tick);
+
+  g_test_message ("100,000-row preview: %.2f s, longest main-loop stall %.0f ms",
+                  elapsed / 1e6, max_stall / 1e3);
+  g_assert_true (lk_import_page_get_can_upload (page));
+  g_assert_cmpuint (g_list_model_get_n_items (G_LIST_MODEL (preview)), ==, n_rows);
+  g_assert_cmpuint (lk_import_preview_get_n_error_rows (preview), ==, 0);
+  last = g_list_model_get_item (G_LIST_MODEL (preview), n_rows - 1);
+  g_assert_cmpstr (lk_import_preview_row_get_row (last)->student_no, ==, "S0100000");
+  /* Generous for a loaded 2-core CI machine; a frozen window stalls for seconds. */
+  g_assert_cmpint (max_stall, <, 750 * G_TIME_SPAN_MILLISECOND);
+}
+
 static gboolean
 fatal_log_cb (const char     *log_domain,
               GLogLevelFlags  log_level,
@@ -752,6 +906,11 @@ main (int   argc,
   g_test_add ("/admin/gui/search", Fixture, NULL, fixture_setup, test_search, fixture_teardown);
   g_test_add ("/admin/gui/progress", Fixture, NULL, fixture_setup, test_progress, fixture_teardown);
   g_test_add ("/admin/gui/kiosks", Fixture, NULL, fixture_setup, test_kiosks, fixture_teardown);
+  g_test_add ("/admin/gui/upload-failed", Fixture, NULL, fixture_setup, test_upload_failed,
+              fixture_teardown);
+  g_test_add ("/admin/gui/edit", Fixture, NULL, fixture_setup, test_edit, fixture_teardown);
+  g_test_add ("/admin/gui/large-file", Fixture, NULL, fixture_setup, test_large_file,
+              fixture_teardown);
 
   return g_test_run ();
 }
