@@ -400,6 +400,15 @@ job_capture (Job *job)
 {
   g_autoptr(GError) error = NULL;
 
+  /* Nothing to take back when no card left the hopper (a dispense refused at once). */
+  if (job_status (job, NULL, &error) && !job->status.card_in_channel
+      && !job->status.dispensing && !job->status.capturing)
+    {
+      g_debug ("no card in the channel: nothing to capture");
+      return;
+    }
+  g_clear_error (&error);
+
   if (job_motion (job, MOTION_CAPTURE, &error))
     {
       job->result->captured = TRUE;

@@ -279,6 +279,14 @@ lk_k7x0_link_exchange (LkK7x0Link    *link,
           continue;
         }
 
+      /* Between ACK and ENQ the command can still be called off: EOT cancels it. */
+      if (g_cancellable_is_cancelled (cancellable))
+        {
+          if (!send_control (link, LK_K7X0_EOT, error))
+            return FALSE;
+          return !cancelled_error (cancellable, error);
+        }
+
       if (motion)
         {
           /* From the ENQ on, the motion runs: it is never sent again. */

@@ -100,6 +100,7 @@ struct _LkDispenserSim
   guint                  fail_write_remaining;
   guint                  fail_read_remaining;
   guint                  noise_remaining;
+  guint                  fail_dispense_remaining;
   guint                  corrupt_remaining;
 };
 
@@ -516,6 +517,13 @@ sim_execute_motion (LkDispenserSim *self,
         sim_refuse_motion (self, NULL);
       else if (sim_stock (self) == 0)
         sim_motion_reply (self, FALSE, LK_K7X0_ERR_CANNOT_EXECUTE);
+      else if (self->fail_dispense_remaining > 0)
+        {
+          /* a misfeed: the card does not leave the hopper */
+          self->fail_dispense_remaining--;
+          self->dispense_error = TRUE;
+          sim_motion_reply (self, FALSE, LK_K7X0_ERR_FAILED);
+        }
       else
         {
           self->cannot_execute = FALSE;
@@ -887,6 +895,7 @@ sim_command_on_thread (LkDispenserSim *self,
       self->rejected = 0;
       self->fail_write_remaining = self->fail_read_remaining = 0;
       self->noise_remaining = self->corrupt_remaining = 0;
+      self->fail_dispense_remaining = 0;
       if (self->position == POS_STUCK)
         {
           self->card = NULL;
@@ -936,6 +945,12 @@ sim_command_on_thread (LkDispenserSim *self,
       if (arg != NULL && !parse_count (arg, &n))
         return g_strdup ("error: fail-read [N]");
       self->fail_read_remaining = n;
+    }
+  else if (g_str_equal (verb, "fail-dispense"))
+    {
+      if (arg != NULL && !parse_count (arg, &n))
+        return g_strdup ("error: fail-dispense [N]");
+      self->fail_dispense_remaining = n;
     }
   else if (g_str_equal (verb, "noise"))
     {
@@ -992,7 +1007,7 @@ sim_command_on_thread (LkDispenserSim *self,
     return sim_describe (self);
   else if (g_str_equal (verb, "help"))
     return g_strdup ("ok commands: jam clear empty fill reject-full nak silent talk untaken "
-                     "take fail-write fail-read noise corrupt reply-motion motion-ms auto-take read "
+                     "take fail-dispense fail-write fail-read noise corrupt reply-motion motion-ms auto-take read "
                      "status");
   else
     return g_strdup_printf ("error: unknown command %s", verb);

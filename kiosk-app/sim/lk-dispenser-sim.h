@@ -6,7 +6,7 @@
  * the faults that tests and technicians provoke with text commands:
  *
  *   jam · clear · empty · fill N · reject-full · nak N · silent · talk · untaken · take ·
- *   fail-write [N] · fail-read [N] · noise [N] (garbage before the next N answers) ·
+ *   fail-dispense [N] (misfeeds) · fail-write [N] · fail-read [N] · noise [N] (garbage before the next N answers) ·
  *   corrupt [N] (a wrong BCC on the next N reply frames) · reply-motion on|off · motion-ms MS ·
  *   auto-take MS|off · read UID BLOCK · status · help
  *

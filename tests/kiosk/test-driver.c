@@ -431,6 +431,33 @@ test_issue_motion_timeout (Fixture       *fixture,
   g_assert_cmpuint (lk_dispenser_sim_get_reject_count (fixture->sim), ==, 1);
 }
 
+/* A misfeed: no card moved, so nothing is captured; the next issue resets the error bit and
+ * works. */
+static void
+test_issue_misfeed (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  g_autoptr(LkIssueResult) issue = NULL;
+  guint stock = lk_dispenser_sim_get_stock (fixture->sim);
+
+  lk_test_sim_ok (fixture->sim, "fail-dispense");
+  issue = run_issue (fixture, NULL, 0, 5000, NULL);
+  g_assert_false (issue->ok);
+  g_assert_cmpint (issue->reason, ==, LK_FAIL_JAM);
+  g_assert_cmpint (issue->failed_stage, ==, LK_ISSUE_STAGE_DISPENSING);
+  g_assert_null (issue->card_no);
+  g_assert_false (issue->captured);
+  g_assert_false (has_stage (fixture, LK_ISSUE_STAGE_CAPTURED));
+  g_assert_true (issue->status.dispense_error);
+  g_assert_cmpuint (lk_dispenser_sim_get_stock (fixture->sim), ==, stock);
+  g_assert_cmpuint (lk_dispenser_sim_get_reject_count (fixture->sim), ==, 0);
+
+  g_clear_pointer (&issue, lk_issue_result_free);
+  issue = run_issue (fixture, NULL, 0, 5000, NULL);
+  g_assert_true (issue->ok);
+  g_assert_false (issue->status.dispense_error);
+}
+
 static void
 test_issue_empty (Fixture       *fixture,
                   gconstpointer  data)
@@ -810,6 +837,8 @@ main (int   argc,
   ADD ("/driver/issue/noisy-line", test_issue_noisy_line, fixture_set_up);
   ADD ("/driver/issue/corrupt-replies", test_issue_corrupt_replies, fixture_set_up);
   ADD ("/driver/issue/motion-timeout", test_issue_motion_timeout, fixture_set_up);
+  ADD ("/driver/issue/misfeed", test_issue_misfeed, fixture_set_up);
+  ADD ("/driver/issue/misfeed-reply-motion", test_issue_misfeed, fixture_set_up_reply_motion);
   ADD ("/driver/issue/empty", test_issue_empty, fixture_set_up);
   ADD ("/driver/issue/reject-full", test_issue_reject_full, fixture_set_up);
   ADD ("/driver/issue/nak-retry", test_issue_nak_retry, fixture_set_up);
