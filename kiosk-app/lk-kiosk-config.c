@@ -240,9 +240,8 @@ lk_kiosk_config_new_from_file (const char  *path,
 
   g_return_val_if_fail (path != NULL, NULL);
 
-  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error))
-    return NULL;
-  if (!load_keyfile (self, kf, error))
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, error) ||
+      !load_keyfile (self, kf, error))
     {
       g_prefix_error (error, "%s: ", path);
       return NULL;

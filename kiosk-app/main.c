@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include "lingka-common.h"
 #include "lk-kiosk-application.h"
 
 int
@@ -13,6 +14,8 @@ main (int   argc,
   g_autoptr(LkKioskApplication) app = NULL;
 
   g_set_prgname ("lingka-kiosk");
+  /* zh_CN for --help and config errors; the config's language takes over once it is read. */
+  lk_i18n_init (NULL);
   app = lk_kiosk_application_new ();
   return g_application_run (G_APPLICATION (app), argc, argv);
 }
