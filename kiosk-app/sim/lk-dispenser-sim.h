@@ -2,7 +2,9 @@
  *
  * The simulator opens a pty and speaks the exact K7X0 bytes of DISPENSER.md on it, from its own
  * thread and main context. It keeps a hopper of Mifare Classic 1K cards with distinct UIDs
- * (keys and sector trailers honoured), the card's position in the channel, the reject box, and
+ * (keys and sector trailers honoured; the access bits are read as the transport configuration,
+ * where key A and key B may read and write every block), the card's position in the channel,
+ * the reject box, and
  * the faults that tests and technicians provoke with text commands:
  *
  *   jam · clear · empty · fill N · reject-full · nak N · silent · talk · untaken · take ·

@@ -815,6 +815,33 @@ test_sim_strict (void)
 
   g_assert_true (lk_transport_write_all (transport, ap, sizeof ap, &error));
   g_assert_true (read_ack (transport, 2000));
+
+  /* EOT instead of ENQ calls the command off: a later ENQ executes nothing */
+  {
+    const guint8 eot[] = { LK_K7X0_EOT, 0x30, 0x30 };
+    const guint8 enq[] = { LK_K7X0_ENQ, 0x30, 0x30 };
+    guint executed = lk_dispenser_sim_get_executed (sim);
+    guint8 reply[16];
+
+    g_assert_true (lk_transport_write_all (transport, eot, sizeof eot, &error));
+    g_assert_true (lk_transport_write_all (transport, enq, sizeof enq, &error));
+    g_assert_cmpint (lk_transport_read (transport, reply, sizeof reply,
+                                        g_get_monotonic_time () + 200000, &error), ==, -1);
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+    g_clear_error (&error);
+    g_assert_cmpuint (lk_dispenser_sim_get_executed (sim), ==, executed);
+
+    /* while ENQ after an ACK gets the status frame */
+    g_assert_true (lk_transport_write_all (transport, ap, sizeof ap, &error));
+    g_assert_true (read_ack (transport, 2000));
+    g_assert_true (lk_transport_write_all (transport, enq, sizeof enq, &error));
+    g_assert_cmpint (lk_transport_read (transport, reply, 11,
+                                        g_get_monotonic_time () + 2 * G_USEC_PER_SEC, &error),
+                     >, 0);
+    g_assert_no_error (error);
+    g_assert_cmpuint (reply[0], ==, LK_K7X0_STX);
+    g_assert_cmpuint (lk_dispenser_sim_get_executed (sim), ==, executed + 1);
+  }
 }
 
 #define ADD(path, func, setup) \
