@@ -1,16 +1,16 @@
 /* lk-dispenser-sim.h: a K7X0 card dispenser on a pseudo-terminal
  *
  * The simulator opens a pty and speaks the exact K7X0 bytes of DISPENSER.md on it, from its own
- * thread and main context. It keeps a hopper of Mifare Classic 1K cards with distinct UIDs
- * (keys and sector trailers honoured; the access bits are read as the transport configuration,
- * where key A and key B may read and write every block), the card's position in the channel,
- * the reject box, and
- * the faults that tests and technicians provoke with text commands:
+ * thread and main context. It keeps a hopper of Mifare Classic 1K cards with distinct UIDs (keys
+ * and sector trailers honoured; the access bits are read as the transport configuration, where
+ * key A and key B may read and write every block), the card's position in the channel, the
+ * reject box, and the faults that tests and technicians provoke with text commands:
  *
  *   jam · clear · empty · fill N · reject-full · nak N · silent · talk · untaken · take ·
- *   fail-dispense [N] (misfeeds) · fail-write [N] · fail-read [N] · noise [N] (garbage before the next N answers) ·
- *   corrupt [N] (a wrong BCC on the next N reply frames) · reply-motion on|off · motion-ms MS ·
- *   auto-take MS|off · read UID BLOCK · status · help
+ *   fail-dispense [N] (misfeeds) · fail-write [N] · fail-read [N] ·
+ *   noise [N] (garbage before the next N answers) · corrupt [N] (a wrong BCC on the next N
+ *   reply frames) · reply-motion on|off · motion-ms MS · auto-take MS|off · read UID BLOCK ·
+ *   status · help
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
