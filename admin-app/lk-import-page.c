@@ -454,17 +454,10 @@ on_template_response_cb (GtkNativeDialog *dialog,
 
       if (path != NULL)
         {
-          g_autoptr (GTask) task = g_task_new (self, NULL, on_template_written_cb, NULL);
+          g_autofree char *xlsx = g_str_has_suffix (path, ".xlsx") ? g_strdup (path)
+                                                                   : g_strconcat (path, ".xlsx", NULL);
 
-          if (!g_str_has_suffix (path, ".xlsx"))
-            {
-              char *with_suffix = g_strconcat (path, ".xlsx", NULL);
-
-              g_free (path);
-              path = with_suffix;
-            }
-          g_task_set_task_data (task, g_steal_pointer (&path), g_free);
-          g_task_run_in_thread (task, template_thread);
+          lk_import_page_save_template_to_file (self, xlsx);
         }
     }
   g_object_unref (dialog);
@@ -772,6 +765,21 @@ lk_import_page_save_template (LkImportPage *self)
   g_signal_connect (chooser, "response", G_CALLBACK (on_template_response_cb),
                     g_object_ref (self));
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+void
+lk_import_page_save_template_to_file (LkImportPage *self,
+                                      const char   *path)
+{
+  g_autoptr (GTask) task = NULL;
+
+  g_return_if_fail (LK_IS_IMPORT_PAGE (self));
+  g_return_if_fail (path != NULL);
+
+  task = g_task_new (self, NULL, on_template_written_cb, NULL);
+  g_task_set_source_tag (task, lk_import_page_save_template_to_file);
+  g_task_set_task_data (task, g_strdup (path), g_free);
+  g_task_run_in_thread (task, template_thread);
 }
 
 void

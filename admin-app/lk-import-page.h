@@ -22,7 +22,11 @@ void             lk_import_page_choose_file      (LkImportPage *self);
 /* Reads @file in a thread and shows the preview (as choosing or dropping it does). */
 void             lk_import_page_open_file        (LkImportPage *self,
                                                   GFile        *file);
+/* Asks where, then lk_import_page_save_template_to_file(). */
 void             lk_import_page_save_template    (LkImportPage *self);
+/* Writes the roster template to @path in a thread; a toast says when it is done. */
+void             lk_import_page_save_template_to_file (LkImportPage *self,
+                                                       const char   *path);
 /* Sends the previewed rows (the "Upload" and "Retry" buttons). */
 void             lk_import_page_upload           (LkImportPage *self);
 /* Attempts per upload (3 unless changed). */

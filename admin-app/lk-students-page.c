@@ -565,16 +565,12 @@ on_export_chooser_response_cb (GtkNativeDialog *dialog,
       g_autoptr (GFile) file = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (dialog));
       g_autofree char *path = g_file_get_path (file);
 
-      if (path != NULL && self->client != NULL)
+      if (path != NULL)
         {
-          ExportFetch *fetch = g_new0 (ExportFetch, 1);
+          g_autofree char *xlsx = g_str_has_suffix (path, ".xlsx") ? g_strdup (path)
+                                                                   : g_strconcat (path, ".xlsx", NULL);
 
-          fetch->self = g_object_ref (self);
-          fetch->path = g_str_has_suffix (path, ".xlsx") ? g_steal_pointer (&path)
-                                                         : g_strconcat (path, ".xlsx", NULL);
-          fetch->students = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
-          fetch->page = 1;
-          export_fetch_next (fetch);
+          lk_students_page_export_to_file (self, xlsx);
         }
     }
   g_object_unref (dialog);
@@ -811,6 +807,26 @@ lk_students_page_export (LkStudentsPage *self)
   g_signal_connect (chooser, "response", G_CALLBACK (on_export_chooser_response_cb),
                     g_object_ref (self));
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (chooser));
+}
+
+void
+lk_students_page_export_to_file (LkStudentsPage *self,
+                                 const char     *path)
+{
+  ExportFetch *fetch;
+
+  g_return_if_fail (LK_IS_STUDENTS_PAGE (self));
+  g_return_if_fail (path != NULL);
+
+  if (self->client == NULL)
+    return;
+
+  fetch = g_new0 (ExportFetch, 1);
+  fetch->self = g_object_ref (self);
+  fetch->path = g_strdup (path);
+  fetch->students = g_ptr_array_new_with_free_func ((GDestroyNotify) json_object_unref);
+  fetch->page = 1;
+  export_fetch_next (fetch);
 }
 
 static gboolean

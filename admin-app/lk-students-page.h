@@ -30,7 +30,12 @@ void         lk_students_page_set_status_filter (LkStudentsPage *self,
 LkStudentEditor *lk_students_page_add_student  (LkStudentsPage *self);
 LkStudentEditor *lk_students_page_edit_student (LkStudentsPage *self,
                                                 guint           position);
+/* Asks where, then lk_students_page_export_to_file(). */
 void         lk_students_page_export        (LkStudentsPage *self);
+/* Writes every student of the current search and filters to @path (.xlsx), in a thread;
+ * a toast says when it is done. */
+void         lk_students_page_export_to_file (LkStudentsPage *self,
+                                              const char     *path);
 void         lk_students_page_handle_event  (LkStudentsPage *self,
                                              JsonObject     *event);
 

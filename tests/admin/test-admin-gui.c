@@ -18,6 +18,7 @@
 #include "lingka-common.h"
 #include "lk-admin-application.h"
 #include "lk-admin-window.h"
+#include "lk-roster-reader.h"
 #include "lk-roster-writer.h"
 #include "lk-student-item.h"
 #include "test-admin-gui-server.h"
@@ -865,6 +866,42 @@ test_large_file (Fixture       *fx,
   g_assert_cmpint (max_stall, <, 750 * G_TIME_SPAN_MILLISECOND);
 }
 
+static void
+test_template_export (Fixture       *fx,
+                      gconstpointer  data)
+{
+  LkImportPage *import = lk_admin_window_get_import_page (fx->window);
+  LkStudentsPage *students = lk_admin_window_get_students_page (fx->window);
+  g_autofree char *template = g_build_filename (fx->dir, "template.xlsx", NULL);
+  g_autofree char *export = g_build_filename (fx->dir, "export.xlsx", NULL);
+  g_autoptr (GFile) template_file = g_file_new_for_path (template);
+  g_autoptr (GPtrArray) rows = NULL;
+  g_autoptr (GPtrArray) errors = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *contents = NULL;
+  gsize len;
+
+  log_in (fx, "wang.laoshi", TEACHER_PASSWORD);
+
+  /* The template reads back as a roster with its one example row. */
+  lk_import_page_save_template_to_file (import, template);
+  WAIT_FOR (g_strcmp0 (lk_admin_window_get_last_toast (fx->window), "模板已保存") == 0);
+  rows = lk_roster_read_file (template_file, NULL, NULL, NULL, &errors, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, ==, 1);
+
+  /* The export holds the students of the current search: every one here. */
+  import_roster (fx);
+  lk_admin_window_show_page (fx->window, "students");
+  lk_students_page_export_to_file (students, export);
+  WAIT_FOR (g_strcmp0 (lk_admin_window_get_last_toast (fx->window), "学生名单已导出") == 0);
+  g_assert_true (g_file_get_contents (export, &contents, &len, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (len, >, 1000);
+  /* An .xlsx is a zip file. */
+  g_assert_cmpmem (contents, 2, "PK", 2);
+}
+
 static gboolean
 fatal_log_cb (const char     *log_domain,
               GLogLevelFlags  log_level,
@@ -909,6 +946,8 @@ main (int   argc,
   g_test_add ("/admin/gui/upload-failed", Fixture, NULL, fixture_setup, test_upload_failed,
               fixture_teardown);
   g_test_add ("/admin/gui/edit", Fixture, NULL, fixture_setup, test_edit, fixture_teardown);
+  g_test_add ("/admin/gui/template-export", Fixture, NULL, fixture_setup, test_template_export,
+              fixture_teardown);
   g_test_add ("/admin/gui/large-file", Fixture, NULL, fixture_setup, test_large_file,
               fixture_teardown);
 
