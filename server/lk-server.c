@@ -246,7 +246,8 @@ listener_thread (gpointer data)
   if (socket != NULL)
     {
       listener->fd = -1;  /* the GSocket owns it now */
-      soup_server_listen_socket (soup, socket, 0, &error);
+      soup_server_listen_socket (soup, socket,
+                                 self->tls_certificate != NULL ? SOUP_SERVER_LISTEN_HTTPS : 0, &error);
     }
   listener_signal_ready (listener, error);
 

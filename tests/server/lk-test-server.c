@@ -182,6 +182,20 @@ lk_test_server_register_kiosk (LkTestServer *ts,
   return secret;
 }
 
+static gboolean
+on_accept_certificate_cb (SoupMessage          *msg,
+                          GTlsCertificate      *certificate,
+                          GTlsCertificateFlags  errors,
+                          gpointer              user_data)
+{
+  LkTestServer *ts = user_data;
+  g_autoptr(GTlsCertificate) ours = NULL;
+
+  /* A test server's certificate is self-signed: accept exactly that one. */
+  ours = g_tls_certificate_new_from_file (lk_config_get_tls_cert (ts->config), NULL);
+  return ours != NULL && g_tls_certificate_is_same (certificate, ours);
+}
+
 static guint
 request_va (LkTestServer        *ts,
             const char          *method,
@@ -200,6 +214,8 @@ request_va (LkTestServer        *ts,
   const char *content_type = NULL;
 
   g_assert_nonnull (msg);
+  if (lk_config_get_tls_cert (ts->config) != NULL)
+    g_signal_connect (msg, "accept-certificate", G_CALLBACK (on_accept_certificate_cb), ts);
   while ((name = va_arg (args, const char *)) != NULL)
     {
       const char *value = va_arg (args, const char *);

@@ -6,6 +6,9 @@
 #include "config.h"
 
 #include <glib/gstdio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "lingka-common.h"
 #include "lk-password.h"
@@ -269,6 +272,106 @@ test_same_port_many_threads (void)
   lk_test_server_free (ts);
 }
 
+/* A self-signed certificate for 127.0.0.1 (P-256), written as PEM files. */
+static void
+write_certificate (const char *cert_path,
+                   const char *key_path)
+{
+  EVP_PKEY *pkey = EVP_EC_gen ("P-256");
+  X509 *x509 = X509_new ();
+  X509_NAME *name;
+  BIO *bio;
+
+  g_assert_nonnull (pkey);
+  X509_set_version (x509, 2);
+  ASN1_INTEGER_set (X509_get_serialNumber (x509), 1);
+  X509_gmtime_adj (X509_getm_notBefore (x509), -60);
+  X509_gmtime_adj (X509_getm_notAfter (x509), 3600);
+  X509_set_pubkey (x509, pkey);
+  name = X509_get_subject_name (x509);
+  X509_NAME_add_entry_by_txt (name, "CN", MBSTRING_ASC, (const unsigned char *) "127.0.0.1", -1, -1, 0);
+  X509_set_issuer_name (x509, name);
+  g_assert_cmpint (X509_sign (x509, pkey, EVP_sha256 ()), >, 0);
+
+  bio = BIO_new_file (cert_path, "w");
+  g_assert_cmpint (PEM_write_bio_X509 (bio, x509), ==, 1);
+  BIO_free (bio);
+  bio = BIO_new_file (key_path, "w");
+  g_assert_cmpint (PEM_write_bio_PrivateKey (bio, pkey, NULL, NULL, 0, NULL, NULL), ==, 1);
+  BIO_free (bio);
+  X509_free (x509);
+  EVP_PKEY_free (pkey);
+}
+
+static char *tls_cert_path;
+static char *tls_key_path;
+
+static void
+use_tls (LkConfig *config)
+{
+  lk_config_set_tls (config, tls_cert_path, tls_key_path);
+}
+
+static gboolean
+on_accept_certificate_cb (SoupMessage          *msg,
+                          GTlsCertificate      *certificate,
+                          GTlsCertificateFlags  errors,
+                          gpointer              user_data)
+{
+  /* Self-signed, so the only acceptable one is ours. */
+  g_autoptr(GTlsCertificate) ours = g_tls_certificate_new_from_file (tls_cert_path, NULL);
+
+  return ours != NULL && g_tls_certificate_is_same (certificate, ours);
+}
+
+static void
+test_tls (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lingka-tls-XXXXXX", NULL);
+  LkTestServer *ts = NULL;
+  g_autoptr(SoupSession) session = soup_session_new ();
+  g_autoptr(SoupMessage) msg = NULL;
+  g_autoptr(SoupMessage) plain = NULL;
+  g_autoptr(GBytes) body = NULL;
+  g_autoptr(GBytes) plain_body = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  g_autofree char *plain_url = NULL;
+
+  if (!g_tls_backend_supports_tls (g_tls_backend_get_default ()))
+    {
+      g_test_skip ("No TLS backend (glib-networking)");
+      return;
+    }
+  tls_cert_path = g_build_filename (dir, "cert.pem", NULL);
+  tls_key_path = g_build_filename (dir, "key.pem", NULL);
+  write_certificate (tls_cert_path, tls_key_path);
+
+  ts = lk_test_server_new (0, use_tls);
+  g_assert_true (g_str_has_prefix (ts->base_url, "https://"));
+
+  url = g_strdup_printf ("%s/api/v1/directory/provinces", ts->base_url);
+  msg = soup_message_new ("GET", url);
+  g_signal_connect (msg, "accept-certificate", G_CALLBACK (on_accept_certificate_cb), NULL);
+  body = soup_session_send_and_read (session, msg, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (soup_message_get_status (msg), ==, 200);
+  g_assert_nonnull (soup_message_get_tls_peer_certificate (msg));
+
+  /* Plain HTTP on the TLS port gets nowhere. */
+  plain_url = g_strdup_printf ("http://127.0.0.1:%u/api/v1/directory/provinces", lk_server_get_port (ts->server));
+  plain = soup_message_new ("GET", plain_url);
+  plain_body = soup_session_send_and_read (session, plain, NULL, NULL);
+  g_assert_cmpuint (soup_message_get_status (plain), !=, 200);
+
+  lk_test_server_free (ts);
+  g_unlink (tls_cert_path);
+  g_unlink (tls_key_path);
+  g_rmdir (dir);
+  g_clear_pointer (&tls_cert_path, g_free);
+  g_clear_pointer (&tls_key_path, g_free);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -284,5 +387,6 @@ main (int   argc,
   g_test_add_func ("/server/auth/error-shape", test_error_shape);
   g_test_add_func ("/server/server/start-stop", test_start_stop);
   g_test_add_func ("/server/server/same-port-many-threads", test_same_port_many_threads);
+  g_test_add_func ("/server/server/tls", test_tls);
   return g_test_run ();
 }
