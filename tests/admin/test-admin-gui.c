@@ -420,16 +420,51 @@ test_import (Fixture       *fx,
                                             "student_no = '2023005' AND name = '欧阳小红' "
                                             "AND class_name = '三年级(2)班'"), ==, 1);
 
-  /* The same file again: the preview warns of nothing, the server changes nothing. */
-  lk_import_page_open_file (page, good);
-  WAIT_FOR (g_strcmp0 (lk_import_page_get_state (page), "preview") == 0 &&
-            !lk_import_page_get_checking (page));
-  g_assert_cmpuint (lk_import_preview_get_n_warning_rows (preview), ==, 0);
-  lk_import_page_upload (page);
-  WAIT_FOR (g_strcmp0 (lk_import_page_get_state (page), "result") == 0);
-  g_assert_true (lk_import_page_get_result (page, &result));
-  g_assert_cmpint (result.unchanged, ==, 6);
-  g_assert_cmpint (result.inserted, ==, 0);
+  /* A student who changed class: the preview shows the difference with the server as a
+   * warning, which does not stop the upload; the server updates that one student. */
+  {
+    g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) lk_import_row_free);
+    g_autofree char *moved_path = g_build_filename (fx->dir, "moved.xlsx", NULL);
+    g_autoptr (GFile) moved = g_file_new_for_path (moved_path);
+    g_autoptr (GError) error = NULL;
+    g_autoptr (LkImportPreviewRow) row5 = NULL;
+
+    for (guint i = 0; i < G_N_ELEMENTS (roster); i++)
+      g_ptr_array_add (rows, make_row (i + 1, i == 4 ? "三年级(1)班" : roster[i].klass,
+                                       roster[i].name, roster[i].student_no));
+    g_assert_true (lk_roster_write_rows (moved_path, rows, &error));
+    g_assert_no_error (error);
+
+    lk_import_page_open_file (page, moved);
+    WAIT_FOR (g_strcmp0 (lk_import_page_get_state (page), "preview") == 0 &&
+              !lk_import_page_get_checking (page));
+    g_assert_cmpuint (lk_import_preview_get_n_error_rows (preview), ==, 0);
+    g_assert_cmpuint (lk_import_preview_get_n_warning_rows (preview), ==, 1);
+    row5 = g_list_model_get_item (G_LIST_MODEL (preview), 4);
+    g_assert_nonnull (lk_import_preview_row_get_problem (row5));
+    g_assert_false (lk_import_preview_row_get_blocking (row5));
+    g_assert_true (lk_import_page_get_can_upload (page));
+    lk_import_page_upload (page);
+    WAIT_FOR (g_strcmp0 (lk_import_page_get_state (page), "result") == 0);
+    g_assert_true (lk_import_page_get_result (page, &result));
+    g_assert_cmpint (result.updated, ==, 1);
+    g_assert_cmpint (result.unchanged, ==, 5);
+    g_assert_cmpint (admin_test_server_count (fx->server, "students",
+                                              "student_no = '2023005' AND class_name = '三年级(1)班'"),
+                     ==, 1);
+    g_assert_cmpint (admin_test_server_count (fx->server, "student_history", NULL), ==, 1);
+
+    /* The same file again: the preview warns of nothing, the server changes nothing. */
+    lk_import_page_open_file (page, moved);
+    WAIT_FOR (g_strcmp0 (lk_import_page_get_state (page), "preview") == 0 &&
+              !lk_import_page_get_checking (page));
+    g_assert_cmpuint (lk_import_preview_get_n_warning_rows (preview), ==, 0);
+    lk_import_page_upload (page);
+    WAIT_FOR (g_strcmp0 (lk_import_page_get_state (page), "result") == 0);
+    g_assert_true (lk_import_page_get_result (page, &result));
+    g_assert_cmpint (result.unchanged, ==, 6);
+    g_assert_cmpint (result.inserted, ==, 0);
+  }
 }
 
 static void
@@ -756,6 +791,40 @@ first_student_in_class (GListModel *model,
 }
 
 static void
+test_server_rejects (Fixture       *fx,
+                     gconstpointer  data)
+{
+  LkImportPage *page = lk_admin_window_get_import_page (fx->window);
+  g_autoptr (GPtrArray) rows = g_ptr_array_new_with_free_func ((GDestroyNotify) lk_import_row_free);
+  g_autofree char *path = g_build_filename (fx->dir, "other-school.xlsx", NULL);
+  g_autoptr (GFile) file = g_file_new_for_path (path);
+  g_autoptr (GError) error = NULL;
+  LkImportRow *row;
+
+  /* A teacher's file that names another school: the reader has nothing against it, the
+   * server refuses it, and a retry cannot help. */
+  g_ptr_array_add (rows, make_row (1, "三年级(1)班", "张小明", "2023001"));
+  row = make_row (2, "三年级(1)班", "李华", "2023002");
+  g_free (row->school);
+  row->school = g_strdup ("杭州市学军小学");
+  g_ptr_array_add (rows, row);
+  g_assert_true (lk_roster_write_rows (path, rows, &error));
+  g_assert_no_error (error);
+
+  log_in (fx, "wang.laoshi", TEACHER_PASSWORD);
+  lk_admin_window_show_page (fx->window, "import");
+  lk_import_page_open_file (page, file);
+  WAIT_FOR (g_strcmp0 (lk_import_page_get_state (page), "preview") == 0 &&
+            !lk_import_page_get_checking (page));
+  g_assert_true (lk_import_page_get_can_upload (page));
+  lk_import_page_upload (page);
+  WAIT_FOR (g_strcmp0 (lk_import_page_get_state (page), "result") == 0);
+  g_assert_cmpstr (lk_import_page_get_result_title (page), ==, "上传失败");
+  g_assert_false (lk_import_page_get_can_retry (page));
+  g_assert_cmpint (admin_test_server_count (fx->server, "students", NULL), ==, 0);
+}
+
+static void
 on_editor_destroy_cb (GtkWidget *widget,
                       gpointer   data)
 {
@@ -944,6 +1013,8 @@ main (int   argc,
   g_test_add ("/admin/gui/progress", Fixture, NULL, fixture_setup, test_progress, fixture_teardown);
   g_test_add ("/admin/gui/kiosks", Fixture, NULL, fixture_setup, test_kiosks, fixture_teardown);
   g_test_add ("/admin/gui/upload-failed", Fixture, NULL, fixture_setup, test_upload_failed,
+              fixture_teardown);
+  g_test_add ("/admin/gui/server-rejects", Fixture, NULL, fixture_setup, test_server_rejects,
               fixture_teardown);
   g_test_add ("/admin/gui/edit", Fixture, NULL, fixture_setup, test_edit, fixture_teardown);
   g_test_add ("/admin/gui/template-export", Fixture, NULL, fixture_setup, test_template_export,
