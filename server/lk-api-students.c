@@ -116,6 +116,8 @@ search (LkServer            *server,
   json_builder_add_int_value (builder, total);
   json_builder_set_member_name (builder, "page");
   json_builder_add_int_value (builder, page);
+  json_builder_set_member_name (builder, "per_page");
+  json_builder_add_int_value (builder, PAGE_SIZE);
   json_builder_end_object (builder);
   reply = json_builder_get_root (builder);
   lk_http_reply_json (msg, SOUP_STATUS_OK, reply);

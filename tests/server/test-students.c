@@ -46,6 +46,7 @@ test_search (void)
   object = search (ts, ts->operator_token, "", &all);
   g_assert_cmpint (json_object_get_int_member (object, "total"), ==, 3);
   g_assert_cmpint (json_object_get_int_member (object, "page"), ==, 1);
+  g_assert_cmpint (json_object_get_int_member (object, "per_page"), ==, 50);
 
   object = search (ts, ts->teacher_token, "", &own);
   g_assert_cmpint (json_object_get_int_member (object, "total"), ==, 2);
