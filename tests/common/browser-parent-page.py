@@ -359,7 +359,8 @@ def main():
         recv_type('ack')
         kiosk.close()
 
-        browser.wait_js('issued shown live', '!document.getElementById("issued-box").hidden')
+        # Live means over the events socket: well inside the page's 20 s fallback poll.
+        browser.wait_js('issued shown live', '!document.getElementById("issued-box").hidden', 8)
         check('page shows "IC卡已完成发卡" live', text_of(browser, 'issued-box').startswith('IC卡已完成发卡'))
         check('status reached 已领卡',
               browser.js('document.querySelector("#status-list li[data-status=issued]")'
