@@ -4,6 +4,10 @@
  */
 #include "config.h"
 
+#include <signal.h>
+#include <stdio.h>
+#include <unistd.h>
+
 #include "lk-kiosk-test-rig.h"
 #include "lk-kiosk-test-util.h"
 
@@ -132,4 +136,88 @@ lk_kiosk_rig_sim (LkKioskRig *rig,
 
   if (!g_str_has_prefix (answer, "ok"))
     g_error ("simulator: %s → %s", command, answer);
+}
+
+static void
+on_child_progress_cb (LkKioskFlow *flow,
+                      guint        stage,
+                      const char  *card_no,
+                      const char  *kill_at)
+{
+  /* The flow emits progress after it has journaled the stage. */
+  if ((stage == LK_ISSUE_STAGE_DISPENSING && g_str_equal (kill_at, "dispensing")) ||
+      (stage == LK_ISSUE_STAGE_READING && g_str_equal (kill_at, "card_read")))
+    {
+      g_print ("%s\n", kill_at);
+      fflush (stdout);
+      /* Wait here for the kill: nothing else happens on this kiosk's main loop. */
+      for (;;)
+        pause ();
+    }
+}
+
+int
+lk_kiosk_rig_child_main (const char *server_url,
+                         const char *sn,
+                         const char *secret,
+                         const char *dir,
+                         const char *code,
+                         const char *kill_at)
+{
+  /* 150 ms motions: the parent has time to kill before the issue ends. */
+  g_autoptr(LkKioskRig) rig = lk_kiosk_rig_new (server_url, sn, secret, dir, 150);
+
+  g_signal_connect (rig->flow, "issue-progress", G_CALLBACK (on_child_progress_cb),
+                    (gpointer) kill_at);
+  lk_kiosk_rig_start (rig);
+  lk_kiosk_rig_type_code (rig, code);
+  lk_kiosk_rig_wait_screen (rig, LK_KIOSK_SCREEN_CONFIRM, 10000);
+  lk_kiosk_flow_accept (rig->flow);
+  lk_kiosk_rig_wait_screen (rig, LK_KIOSK_SCREEN_DONE, 10000);
+  /* Reaching this point means the kill never came. */
+  return 1;
+}
+
+static void
+on_line_cb (GObject      *source,
+            GAsyncResult *result,
+            gpointer      user_data)
+{
+  *(GAsyncResult **) user_data = g_object_ref (result);
+}
+
+void
+lk_kiosk_rig_crash_child (const char *server_url,
+                          const char *sn,
+                          const char *secret,
+                          const char *dir,
+                          const char *code,
+                          const char *kill_at)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) child = NULL;
+  g_autoptr(GDataInputStream) out = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autofree char *self_exe = NULL;
+  g_autofree char *line = NULL;
+
+  self_exe = g_file_read_link ("/proc/self/exe", &error);
+  g_assert_no_error (error);
+  child = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, self_exe, "--child",
+                            server_url, sn, secret, dir, code, kill_at, NULL);
+  g_assert_no_error (error);
+
+  /* Read the child's line while this process's main loop keeps serving. */
+  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (child));
+  g_data_input_stream_read_line_async (out, G_PRIORITY_DEFAULT, NULL, on_line_cb, &result);
+  g_assert_true (LK_TEST_WAIT_UNTIL (result != NULL, 30000));
+  line = g_data_input_stream_read_line_finish_utf8 (out, result, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (line, ==, kill_at);
+
+  g_subprocess_force_exit (child);
+  g_subprocess_wait (child, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_signaled (child));
+  g_assert_cmpint (g_subprocess_get_term_sig (child), ==, SIGKILL);
 }

@@ -44,6 +44,24 @@ void        lk_kiosk_rig_wait_screen (LkKioskRig   *rig,
 void        lk_kiosk_rig_sim         (LkKioskRig   *rig,
                                       const char   *command);
 
+/* The crash test. lk_kiosk_rig_crash_child() runs this test program again as a child kiosk
+ * ("--child URL SN SECRET DIR CODE KILL_AT": the test's main() hands those to
+ * lk_kiosk_rig_child_main()), which types @code and accepts it; as soon as the child's journal
+ * reaches @kill_at ("dispensing" or "card_read") the parent kills it with SIGKILL. The
+ * parent's main loop keeps running meanwhile (an in-process server may live on it). */
+void        lk_kiosk_rig_crash_child (const char   *server_url,
+                                      const char   *sn,
+                                      const char   *secret,
+                                      const char   *dir,
+                                      const char   *code,
+                                      const char   *kill_at);
+int         lk_kiosk_rig_child_main  (const char   *server_url,
+                                      const char   *sn,
+                                      const char   *secret,
+                                      const char   *dir,
+                                      const char   *code,
+                                      const char   *kill_at);
+
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkKioskRig, lk_kiosk_rig_free)
 
 G_END_DECLS

@@ -5,9 +5,6 @@
  */
 #include "config.h"
 
-#include <signal.h>
-#include <stdio.h>
-#include <unistd.h>
 
 #include "lk-kiosk-test-rig.h"
 #include "lk-kiosk-test-util.h"
@@ -467,53 +464,8 @@ test_service (Fixture       *f,
   g_assert_cmpint (lk_kiosk_flow_get_screen (flow), ==, LK_KIOSK_SCREEN_IDLE);
 }
 
-/* The crash test: the kiosk logic runs in a child process, which the parent kills with SIGKILL
- * as soon as the journal says the card has moved. */
-
-static void
-on_child_progress_cb (LkKioskFlow *flow,
-                      guint        stage,
-                      const char  *card_no,
-                      const char  *kill_at)
-{
-  /* The flow emits progress after it has journaled the stage. */
-  if ((stage == LK_ISSUE_STAGE_DISPENSING && g_str_equal (kill_at, "dispensing")) ||
-      (stage == LK_ISSUE_STAGE_READING && g_str_equal (kill_at, "card_read")))
-    {
-      g_print ("%s\n", kill_at);
-      fflush (stdout);
-      /* Wait here for the kill: nothing else happens on this kiosk's main loop. */
-      for (;;)
-        pause ();
-    }
-}
-
-static int
-run_child (const char *url,
-           const char *dir,
-           const char *code,
-           const char *kill_at)
-{
-  g_autoptr(LkKioskRig) rig = lk_kiosk_rig_new (url, SN, SECRET, dir, 150);
-
-  g_signal_connect (rig->flow, "issue-progress", G_CALLBACK (on_child_progress_cb),
-                    (gpointer) kill_at);
-  lk_kiosk_rig_start (rig);
-  lk_kiosk_rig_type_code (rig, code);
-  lk_kiosk_rig_wait_screen (rig, LK_KIOSK_SCREEN_CONFIRM, 10000);
-  lk_kiosk_flow_accept (rig->flow);
-  lk_kiosk_rig_wait_screen (rig, LK_KIOSK_SCREEN_DONE, 10000);
-  /* Reaching this point means the kill never came. */
-  return 1;
-}
-
-static void
-on_line_cb (GObject      *source,
-            GAsyncResult *result,
-            gpointer      user_data)
-{
-  *(GAsyncResult **) user_data = g_object_ref (result);
-}
+/* The crash test: the kiosk logic runs in a child process, which is killed with SIGKILL as
+ * soon as the journal says that the card has moved (lk_kiosk_rig_crash_child()). */
 
 static void
 test_crash_recovery (Fixture       *f,
@@ -521,40 +473,18 @@ test_crash_recovery (Fixture       *f,
 {
   const char *kill_at = data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSubprocess) child = NULL;
-  g_autoptr(GDataInputStream) out = NULL;
-  g_autofree char *line = NULL;
   g_autofree char *code = NULL;
   g_autofree char *dir = NULL;
   g_autoptr(LkKioskRig) restarted = NULL;
-  g_autoptr(GAsyncResult) result = NULL;
-  g_autofree char *self_exe = NULL;
   guint code_id;
 
   code_id = add_code (f, "3141592", &code);
   dir = g_dir_make_tmp ("lk-kiosk-crash-XXXXXX", &error);
   g_assert_no_error (error);
 
-  self_exe = g_file_read_link ("/proc/self/exe", &error);
-  g_assert_no_error (error);
-  child = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, self_exe,
-                            "--child", lk_test_kiosk_server_get_url (f->server), dir, code,
-                            kill_at, NULL);
-  g_assert_no_error (error);
-  /* Read the child's line while this process's main loop serves the child's kiosk link. */
-  out = g_data_input_stream_new (g_subprocess_get_stdout_pipe (child));
-  g_data_input_stream_read_line_async (out, G_PRIORITY_DEFAULT, NULL, on_line_cb, &result);
-  g_assert_true (LK_TEST_WAIT_UNTIL (result != NULL, 30000));
-  line = g_data_input_stream_read_line_finish_utf8 (out, result, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_cmpstr (line, ==, kill_at);
-
-  /* The card has moved; the power goes. */
-  g_subprocess_force_exit (child);
-  g_subprocess_wait (child, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_true (g_subprocess_get_if_signaled (child));
-  g_assert_cmpint (g_subprocess_get_term_sig (child), ==, SIGKILL);
+  /* The card moves; the power goes. */
+  lk_kiosk_rig_crash_child (lk_test_kiosk_server_get_url (f->server), SN, SECRET, dir, code,
+                            kill_at);
   g_assert_cmpuint (lk_test_kiosk_server_get_n_reports (f->server), ==, 0);
 
   /* On restart the journal reports the claim, and the code can be used (once). */
@@ -587,8 +517,8 @@ int
 main (int   argc,
       char *argv[])
 {
-  if (argc == 6 && g_str_equal (argv[1], "--child"))
-    return run_child (argv[2], argv[3], argv[4], argv[5]);
+  if (argc == 8 && g_str_equal (argv[1], "--child"))
+    return lk_kiosk_rig_child_main (argv[2], argv[3], argv[4], argv[5], argv[6], argv[7]);
 
   g_test_init (&argc, &argv, NULL);
 
