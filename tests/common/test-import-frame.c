@@ -405,6 +405,72 @@ test_empty_and_pretty (void)
   }
 }
 
+static void
+test_mutated_frames (void)
+{
+  /* Frames come from the network: any damage gives a GError of the right kind, never a crash
+   * (run under the asan setup to catch memory errors too). */
+  g_autoptr(GPtrArray) rows = make_rows ();
+  g_autoptr(GBytes) frame = lk_import_frame_build (rows);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  gsize len;
+  const guint8 *data = g_bytes_get_data (frame, &len);
+  guint parsed_ok = 0;
+
+  for (guint n = 0; n < 3000; n++)
+    {
+      g_autoptr(GByteArray) copy = g_byte_array_new ();
+      g_autoptr(GBytes) mutated = NULL;
+      g_autoptr(GPtrArray) result = NULL;
+      g_autoptr(GError) error = NULL;
+      guint pos;
+
+      g_byte_array_append (copy, data, len);
+      pos = g_rand_int_range (rand, 0, copy->len);
+      switch (n % 4)
+        {
+        case 0:   /* flip one bit */
+          copy->data[pos] ^= (guint8) (1 << g_rand_int_range (rand, 0, 8));
+          break;
+        case 1:   /* truncate */
+          g_byte_array_set_size (copy, pos);
+          break;
+        case 2:   /* insert a random byte */
+          {
+            guint8 byte = (guint8) g_rand_int_range (rand, 0, 256);
+            g_autoptr(GByteArray) longer = g_byte_array_sized_new (copy->len + 1);
+
+            g_byte_array_append (longer, copy->data, pos);
+            g_byte_array_append (longer, &byte, 1);
+            g_byte_array_append (longer, copy->data + pos, copy->len - pos);
+            g_byte_array_unref (copy);
+            copy = g_steal_pointer (&longer);
+          }
+          break;
+        default:  /* remove a byte */
+          g_byte_array_remove_index (copy, pos);
+          break;
+        }
+
+      mutated = g_byte_array_free_to_bytes (g_steal_pointer (&copy));
+      result = lk_import_frame_parse (mutated, &error);
+      if (result != NULL)
+        {
+          g_assert_no_error (error);
+          parsed_ok++;
+        }
+      else
+        {
+          g_assert_true (g_error_matches (error, LK_ERROR, LK_ERROR_BAD_FRAME) ||
+                         g_error_matches (error, LK_ERROR, LK_ERROR_INVALID_JSON));
+        }
+    }
+
+  /* The checksum covers the payload and the start and end fields are exact: no damage of
+   * this kind gets through. */
+  g_assert_cmpuint (parsed_ok, ==, 0);
+}
+
 static gboolean
 has_error (GPtrArray  *errors,
            gint64      seq,
@@ -562,6 +628,7 @@ main (int   argc,
   g_test_add_func ("/common/import-frame/normalize-idempotent", test_normalize_idempotent);
   g_test_add_func ("/common/import-frame/bad-frames", test_bad_frames);
   g_test_add_func ("/common/import-frame/bad-payloads", test_bad_payloads);
+  g_test_add_func ("/common/import-frame/mutated-frames", test_mutated_frames);
   g_test_add_func ("/common/import-frame/empty-and-pretty", test_empty_and_pretty);
   g_test_add_func ("/common/import-frame/validate", test_validate);
   g_test_add_func ("/common/import-frame/row-json", test_row_json);

@@ -113,6 +113,44 @@ test_parse_errors (void)
 }
 
 static void
+test_mutated_messages (void)
+{
+  /* Kiosk messages come from the network: damage gives LK_ERROR_INVALID_JSON or a well-formed
+   * object with a string type, never a crash. */
+  const char msg[] = "{\"type\":\"claim.completed\",\"id\":\"K-1\",\"claim_id\":5,"
+                     "\"card_no\":\"A1B2C3D4\",\"card_data\":{\"name\":\"张小明\"}}";
+  g_autoptr(GRand) rand = g_rand_new_with_seed (11);
+
+  for (guint n = 0; n < 3000; n++)
+    {
+      char copy[sizeof msg];
+      gsize len = sizeof msg - 1;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(JsonObject) object = NULL;
+      const char *type = NULL;
+
+      memcpy (copy, msg, sizeof msg);
+      for (guint k = 0; k < 1 + n % 3; k++)
+        copy[g_rand_int_range (rand, 0, (gint32) len)] = (char) g_rand_int_range (rand, 0, 256);
+      if (n % 5 == 0)
+        len = g_rand_int_range (rand, 0, (gint32) len);
+
+      object = lk_message_parse (copy, len, &type, &error);
+      if (object != NULL)
+        {
+          g_assert_no_error (error);
+          g_assert_nonnull (type);
+          g_assert_true (g_utf8_validate (type, -1, NULL));
+        }
+      else
+        {
+          g_assert_error (error, LK_ERROR, LK_ERROR_INVALID_JSON);
+          g_assert_null (type);
+        }
+    }
+}
+
+static void
 test_to_string (void)
 {
   g_autoptr(JsonNode) node = json_from_string ("{ \"a\" : [1, 2],\n \"b\": \"张\" }", NULL);
@@ -131,6 +169,7 @@ main (int   argc,
   g_test_add_func ("/common/protocol/build", test_build);
   g_test_add_func ("/common/protocol/parse", test_parse);
   g_test_add_func ("/common/protocol/parse-errors", test_parse_errors);
+  g_test_add_func ("/common/protocol/mutated", test_mutated_messages);
   g_test_add_func ("/common/protocol/to-string", test_to_string);
 
   return g_test_run ();
