@@ -396,34 +396,50 @@ lk_row_error_free (LkRowError *error)
 char *
 lk_normalize_text (const char *text)
 {
-  g_autofree char *valid = NULL;
+  g_autofree char *repaired = NULL;
   g_autofree char *nfc = NULL;
   g_autoptr(GString) mapped = NULL;
+  const char *src = text;
   const char *start;
   const char *end;
+  gboolean ascii = TRUE;
 
   if (text == NULL)
     return NULL;
 
-  valid = g_utf8_make_valid (text, -1);
-  mapped = g_string_sized_new (strlen (valid));
+  if (!g_utf8_validate (text, -1, NULL))
+    src = repaired = g_utf8_make_valid (text, -1);
 
-  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
+  for (const char *p = src; *p != '\0' && ascii; p++)
+    ascii = (guchar) *p < 0x80;
+
+  /* ASCII needs no mapping and is already NFC: only trim it (most student numbers). */
+  if (ascii)
     {
-      gunichar c = g_utf8_get_char (p);
-
-      /* Full-width ASCII (Ｕ+FF01..FF5E) from Chinese input methods, and the ideographic space */
-      if (c >= 0xFF01 && c <= 0xFF5E)
-        c -= 0xFEE0;
-      else if (c == 0x3000)
-        c = ' ';
-
-      g_string_append_unichar (mapped, c);
+      nfc = g_strdup (src);
     }
+  else
+    {
+      mapped = g_string_sized_new (strlen (src));
 
-  nfc = g_utf8_normalize (mapped->str, (gssize) mapped->len, G_NORMALIZE_NFC);
-  if (nfc == NULL)
-    return g_strdup ("");
+      for (const char *p = src; *p != '\0'; p = g_utf8_next_char (p))
+        {
+          gunichar c = g_utf8_get_char (p);
+
+          /* Full-width ASCII (U+FF01..FF5E) from Chinese input methods, and the ideographic
+           * space */
+          if (c >= 0xFF01 && c <= 0xFF5E)
+            c -= 0xFEE0;
+          else if (c == 0x3000)
+            c = ' ';
+
+          g_string_append_unichar (mapped, c);
+        }
+
+      nfc = g_utf8_normalize (mapped->str, (gssize) mapped->len, G_NORMALIZE_NFC);
+      if (nfc == NULL)
+        return g_strdup ("");
+    }
 
   start = nfc;
   while (*start != '\0' && is_trimmable (g_utf8_get_char (start)))
