@@ -14,6 +14,8 @@
 /* How long one call may take before it counts as a transport failure; an import frame of
  * 200,000 rows is a few tens of MB, so this is generous. */
 #define LK_API_TIMEOUT_S 120
+/* Answers bigger than this are parsed off the main thread. */
+#define LK_API_PARSE_IN_THREAD_BYTES (256 * 1024)
 
 struct _LkApiClient
 {
@@ -283,40 +285,14 @@ parse_expires_at (JsonNode *node)
   return g_ascii_strtoll (json_node_get_string (node), NULL, 10);
 }
 
+/* Ends a call once its body is parsed (@root NULL when the body was empty or not JSON). */
 static void
-on_send_and_read_cb (GObject      *source,
-                     GAsyncResult *result,
-                     gpointer      user_data)
+complete_call (GTask    *task,
+               JsonNode *root,
+               gsize     size)
 {
-  g_autoptr(GTask) task = user_data;
   LkApiClient *self = g_task_get_source_object (task);
   CallData *data = g_task_get_task_data (task);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(JsonParser) parser = NULL;
-  g_autoptr(JsonNode) root = NULL;
-  gsize size = 0;
-  const char *body;
-
-  bytes = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
-  if (bytes == NULL)
-    {
-      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_task_return_error (task, g_steal_pointer (&error));
-      else
-        g_task_return_new_error (task, LK_API_ERROR, LK_API_ERROR_TRANSPORT,
-                                 _("Cannot reach the server: %s"), error->message);
-      return;
-    }
-
-  data->status = soup_message_get_status (data->message);
-  body = g_bytes_get_data (bytes, &size);
-  if (size > 0)
-    {
-      parser = json_parser_new_immutable ();
-      if (json_parser_load_from_data (parser, body, (gssize) size, NULL))
-        root = json_parser_steal_root (parser);
-    }
 
   if (!SOUP_STATUS_IS_SUCCESSFUL (data->status))
     {
@@ -331,6 +307,7 @@ on_send_and_read_cb (GObject      *source,
       g_task_return_error (task, error_from_answer (data->status,
                                                     soup_message_get_reason_phrase (data->message),
                                                     root));
+      g_clear_pointer (&root, json_node_unref);
       return;
     }
 
@@ -343,7 +320,82 @@ on_send_and_read_cb (GObject      *source,
   if (root == NULL)
     root = json_node_new (JSON_NODE_NULL);
 
-  g_task_return_pointer (task, g_steal_pointer (&root), (GDestroyNotify) json_node_unref);
+  g_task_return_pointer (task, root, (GDestroyNotify) json_node_unref);
+}
+
+static JsonNode *
+parse_body (GBytes *bytes)
+{
+  g_autoptr(JsonParser) parser = json_parser_new_immutable ();
+  gsize size = 0;
+  const char *body = g_bytes_get_data (bytes, &size);
+
+  if (size == 0 || !json_parser_load_from_data (parser, body, (gssize) size, NULL))
+    return NULL;
+  return json_parser_steal_root (parser);
+}
+
+static void
+parse_thread_cb (GTask        *task,
+                 gpointer      source_object,
+                 gpointer      task_data,
+                 GCancellable *cancellable)
+{
+  JsonNode *root = parse_body (task_data);
+
+  /* NULL is a valid result here (not JSON): the caller says so */
+  g_task_return_pointer (task, root, (GDestroyNotify) json_node_unref);
+}
+
+static void
+on_body_parsed_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GBytes *bytes = g_task_get_task_data (G_TASK (result));
+  JsonNode *root = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  complete_call (task, root, g_bytes_get_size (bytes));
+}
+
+static void
+on_send_and_read_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  CallData *data = g_task_get_task_data (task);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+
+  bytes = soup_session_send_and_read_finish (SOUP_SESSION (source), result, &error);
+  if (bytes == NULL)
+    {
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        g_task_return_error (task, g_steal_pointer (&error));
+      else
+        g_task_return_new_error (task, LK_API_ERROR, LK_API_ERROR_TRANSPORT,
+                                 _("Cannot reach the server: %s"), error->message);
+      return;
+    }
+
+  data->status = soup_message_get_status (data->message);
+
+  /* A big answer (the echo of a 100,000-row import is ~15 MB of JSON) is parsed in a
+   * thread, so that the window stays responsive. */
+  if (g_bytes_get_size (bytes) > LK_API_PARSE_IN_THREAD_BYTES)
+    {
+      g_autoptr(GTask) parse = g_task_new (NULL, NULL, on_body_parsed_cb, g_steal_pointer (&task));
+
+      g_task_set_source_tag (parse, parse_thread_cb);
+      g_task_set_name (parse, "[lingka] parse answer");
+      g_task_set_task_data (parse, g_bytes_ref (bytes), (GDestroyNotify) g_bytes_unref);
+      g_task_run_in_thread (parse, parse_thread_cb);
+      return;
+    }
+
+  complete_call (task, parse_body (bytes), g_bytes_get_size (bytes));
 }
 
 static char *

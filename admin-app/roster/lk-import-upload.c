@@ -247,10 +247,29 @@ send_commit (LkImportUpload *self)
                                g_object_ref (self));
 }
 
+/* The expected echo, and the server's answer to compare with it, for a worker thread. */
+typedef struct
+{
+  JsonNode *answer;    /* dropped in the thread: freeing 100,000 echoed rows takes time too */
+  guint     n_rows;
+  char     *checksum;
+  char     *batch_id;  /* from the answer */
+} EchoCheck;
+
+static void
+echo_check_free (EchoCheck *check)
+{
+  g_clear_pointer (&check->answer, json_node_unref);
+  g_free (check->checksum);
+  g_free (check->batch_id);
+  g_free (check);
+}
+
 /* Compares the echo with what was sent. Returns NULL on a match, else the reason. */
 static char *
-compare_echo (LkImportUpload *self,
-              JsonObject     *answer)
+compare_echo (JsonObject *answer,
+              guint       n_rows,
+              const char *checksum)
 {
   g_autoptr(GPtrArray) echoed = NULL;
   g_autoptr(GError) error = NULL;
@@ -267,16 +286,71 @@ compare_echo (LkImportUpload *self,
   if (echoed == NULL)
     return g_strdup_printf (_("the server's echo cannot be read: %s"), error->message);
 
-  if (echoed->len != self->rows->len)
-    return g_strdup_printf (_("the server stored %u rows, %u were sent"),
-                            echoed->len, self->rows->len);
+  if (echoed->len != n_rows)
+    return g_strdup_printf (_("the server stored %u rows, %u were sent"), echoed->len, n_rows);
 
   /* Check both the checksum the server claims and the rows it actually echoed. */
   echo_checksum = lk_import_rows_checksum (echoed);
-  if (g_strcmp0 (echo_checksum, self->checksum) != 0 || g_strcmp0 (claimed, self->checksum) != 0)
+  if (g_strcmp0 (echo_checksum, checksum) != 0 || g_strcmp0 (claimed, checksum) != 0)
     return g_strdup (_("the server's copy of the rows differs from what was sent"));
 
   return NULL;
+}
+
+/* Reading 100,000 echoed rows back and hashing them takes a while: not on the GUI thread. */
+static void
+compare_echo_thread_cb (GTask        *task,
+                        gpointer      source_object,
+                        gpointer      task_data,
+                        GCancellable *cancellable)
+{
+  EchoCheck *check = task_data;
+  JsonObject *answer = json_node_get_object (check->answer);
+  char *mismatch = compare_echo (answer, check->n_rows, check->checksum);
+  JsonNode *batch = json_object_get_member (answer, "batch_id");
+
+  if (batch != NULL && JSON_NODE_TYPE (batch) == JSON_NODE_VALUE)
+    {
+      if (json_node_get_value_type (batch) == G_TYPE_STRING)
+        check->batch_id = g_strdup (json_node_get_string (batch));
+      else if (json_node_get_value_type (batch) == G_TYPE_INT64)
+        check->batch_id = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (batch));
+    }
+  g_clear_pointer (&check->answer, json_node_unref);
+
+  /* "" for a match: a NULL pointer result would read as an error */
+  g_task_return_pointer (task, mismatch ? mismatch : g_strdup (""), g_free);
+}
+
+static void
+on_echo_compared_cb (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      user_data)
+{
+  g_autoptr(LkImportUpload) self = user_data;
+  g_autofree char *mismatch = g_task_propagate_pointer (G_TASK (result), NULL);
+  EchoCheck *check = g_task_get_task_data (G_TASK (result));
+
+  if (mismatch != NULL && *mismatch != '\0')
+    {
+      attempt_failed (self, mismatch, TRUE);
+      return;
+    }
+  if (g_task_return_error_if_cancelled (self->task))
+    {
+      g_clear_object (&self->task);
+      return;
+    }
+
+  g_free (self->batch_id);
+  self->batch_id = g_steal_pointer (&check->batch_id);
+  if (self->batch_id == NULL || *self->batch_id == '\0')
+    {
+      attempt_failed (self, _("the server's answer has no batch number"), TRUE);
+      return;
+    }
+
+  send_commit (self);
 }
 
 static void
@@ -287,9 +361,8 @@ on_frame_posted_cb (GObject      *source,
   g_autoptr(LkImportUpload) self = user_data;
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonNode) answer = NULL;
-  g_autofree char *mismatch = NULL;
-  JsonObject *object;
-  JsonNode *batch;
+  g_autoptr(GTask) compare = NULL;
+  EchoCheck *check;
 
   answer = lk_api_client_post_bytes_finish (LK_API_CLIENT (source), result, NULL, &error);
   if (answer == NULL)
@@ -330,32 +403,17 @@ on_frame_posted_cb (GObject      *source,
       attempt_failed (self, _("the server's answer to the frame is not a JSON object"), TRUE);
       return;
     }
-  object = json_node_get_object (answer);
 
   emit_stage (self, 0.6, _("Comparing the server's copy"));
-  mismatch = compare_echo (self, object);
-  if (mismatch != NULL)
-    {
-      attempt_failed (self, mismatch, TRUE);
-      return;
-    }
-
-  batch = json_object_get_member (object, "batch_id");
-  g_clear_pointer (&self->batch_id, g_free);
-  if (batch != NULL && JSON_NODE_TYPE (batch) == JSON_NODE_VALUE)
-    {
-      if (json_node_get_value_type (batch) == G_TYPE_STRING)
-        self->batch_id = g_strdup (json_node_get_string (batch));
-      else if (json_node_get_value_type (batch) == G_TYPE_INT64)
-        self->batch_id = g_strdup_printf ("%" G_GINT64_FORMAT, json_node_get_int (batch));
-    }
-  if (self->batch_id == NULL || *self->batch_id == '\0')
-    {
-      attempt_failed (self, _("the server's answer has no batch number"), TRUE);
-      return;
-    }
-
-  send_commit (self);
+  check = g_new0 (EchoCheck, 1);
+  check->answer = g_steal_pointer (&answer);
+  check->n_rows = self->rows->len;
+  check->checksum = g_strdup (self->checksum);
+  compare = g_task_new (NULL, NULL, on_echo_compared_cb, g_object_ref (self));
+  g_task_set_source_tag (compare, compare_echo_thread_cb);
+  g_task_set_name (compare, "[lingka] compare echo");
+  g_task_set_task_data (compare, check, (GDestroyNotify) echo_check_free);
+  g_task_run_in_thread (compare, compare_echo_thread_cb);
 }
 
 static void
@@ -378,6 +436,48 @@ start_attempt (LkImportUpload *self)
                                   LK_IMPORT_FRAME_CONTENT_TYPE, self->frame,
                                   g_task_get_cancellable (self->task), on_frame_posted_cb,
                                   g_object_ref (self));
+}
+
+typedef struct
+{
+  GBytes *frame;
+  char   *checksum;
+} Prepared;
+
+static void
+prepared_free (Prepared *prepared)
+{
+  g_clear_pointer (&prepared->frame, g_bytes_unref);
+  g_free (prepared->checksum);
+  g_free (prepared);
+}
+
+static void
+prepare_thread_cb (GTask        *task,
+                   gpointer      source_object,
+                   gpointer      task_data,
+                   GCancellable *cancellable)
+{
+  GPtrArray *rows = task_data;
+  Prepared *prepared = g_new0 (Prepared, 1);
+
+  prepared->frame = lk_import_frame_build (rows);
+  prepared->checksum = lk_import_rows_checksum (rows);
+  g_task_return_pointer (task, prepared, (GDestroyNotify) prepared_free);
+}
+
+static void
+on_prepared_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(LkImportUpload) self = user_data;
+  Prepared *prepared = g_task_propagate_pointer (G_TASK (result), NULL);
+
+  self->frame = g_steal_pointer (&prepared->frame);
+  self->checksum = g_steal_pointer (&prepared->checksum);
+  prepared_free (prepared);
+  start_attempt (self);
 }
 
 static void
@@ -574,15 +674,22 @@ lk_import_upload_run_async (LkImportUpload      *self,
       return;
     }
 
-  /* The frame and the expected echo are computed once; every attempt sends the same. */
-  if (self->frame == NULL)
-    {
-      self->frame = lk_import_frame_build (self->rows);
-      self->checksum = lk_import_rows_checksum (self->rows);
-    }
-
   self->task = g_steal_pointer (&task);
   emit_progress (self, 0.0, _("Preparing the upload"));
+
+  /* The frame and the expected echo are computed once, in a thread (100,000 rows take a
+   * good part of a second); every attempt sends the same. */
+  if (self->frame == NULL)
+    {
+      g_autoptr(GTask) prepare = g_task_new (NULL, NULL, on_prepared_cb, g_object_ref (self));
+
+      g_task_set_source_tag (prepare, prepare_thread_cb);
+      g_task_set_name (prepare, "[lingka] build import frame");
+      g_task_set_task_data (prepare, g_ptr_array_ref (self->rows), (GDestroyNotify) g_ptr_array_unref);
+      g_task_run_in_thread (prepare, prepare_thread_cb);
+      return;
+    }
+
   start_attempt (self);
 }
 

@@ -71,9 +71,15 @@ struct _LkRosterBuilder
   guint                 best_matches;
   char                 *best_missing;
 
+  /* Province, school and class repeat on every row: normalize each spelling once. */
+  GHashTable           *normalized;
+
   GPtrArray            *rows;
   GPtrArray            *errors;
 };
+
+/* Beyond this many distinct spellings the cache stops growing (it is only a shortcut). */
+#define NORMALIZED_CACHE_MAX 20000
 
 static char *
 normalize_header (const char *text)
@@ -113,6 +119,7 @@ lk_roster_builder_new (GCancellable         *cancellable,
   self->last_progress = -1.0;
   self->rows = g_ptr_array_new_with_free_func ((GDestroyNotify) lk_import_row_free);
   self->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) lk_row_error_free);
+  self->normalized = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   for (guint i = 0; i < N_COLUMNS; i++)
     self->column_of[i] = -1;
 
@@ -128,6 +135,7 @@ lk_roster_builder_free (LkRosterBuilder *self)
   g_clear_object (&self->cancellable);
   g_clear_pointer (&self->sheet_name, g_free);
   g_clear_pointer (&self->best_missing, g_free);
+  g_clear_pointer (&self->normalized, g_hash_table_unref);
   g_clear_pointer (&self->rows, g_ptr_array_unref);
   g_clear_pointer (&self->errors, g_ptr_array_unref);
   g_free (self);
@@ -235,6 +243,52 @@ builder_try_header (LkRosterBuilder *self,
   return LK_ROW_CONTINUE;
 }
 
+/* lk_normalize_text() of a repeated value, from the cache when it was seen before. */
+static char *
+builder_normalize_repeated (LkRosterBuilder *self,
+                            const char      *text)
+{
+  const char *cached;
+  char *norm;
+
+  if (text == NULL)
+    return NULL;
+  cached = g_hash_table_lookup (self->normalized, text);
+  if (cached != NULL)
+    return g_strdup (cached);
+
+  norm = lk_normalize_text (text);
+  if (g_hash_table_size (self->normalized) < NORMALIZED_CACHE_MAX)
+    g_hash_table_insert (self->normalized, g_strdup (text), g_strdup (norm));
+  return norm;
+}
+
+/* Whether a cell holds nothing but white space, without allocating (most cells are not). */
+static gboolean
+text_is_blank (const char *text)
+{
+  if (text == NULL)
+    return TRUE;
+
+  for (const char *p = text; *p != '\0'; p = g_utf8_next_char (p))
+    {
+      gunichar c;
+
+      if ((guchar) *p < 0x80)
+        {
+          if (!g_ascii_isspace (*p))
+            return FALSE;
+          continue;
+        }
+      c = g_utf8_get_char (p);
+      if (!(g_unichar_isspace (c) || c == 0x00A0 || c == 0x3000 || c == 0xFEFF ||
+            (c >= 0x2000 && c <= 0x200D) || c == 0x202F || c == 0x205F || c == 0x2060))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
 static const char *
 cell_at (GPtrArray *cells,
          int        column)
@@ -280,15 +334,7 @@ lk_roster_builder_add_row (LkRosterBuilder  *self,
     return builder_try_header (self, cells);
 
   for (guint i = 0; i < N_COLUMNS && blank; i++)
-    {
-      const char *text = cell_at (cells, self->column_of[i]);
-
-      if (text != NULL)
-        {
-          g_autofree char *norm = lk_normalize_text (text);
-          blank = (norm == NULL || *norm == '\0');
-        }
-    }
+    blank = text_is_blank (cell_at (cells, self->column_of[i]));
   /* Blank rows (often left between classes, or formatted but empty) are skipped. */
   if (blank)
     return LK_ROW_CONTINUE;
@@ -301,14 +347,16 @@ lk_roster_builder_add_row (LkRosterBuilder  *self,
       return LK_ROW_ERROR;
     }
 
+  /* lk_import_row_normalize() does the unique fields (and the card number's spelling);
+   * the repeated ones, normalized the same way, come from the cache. */
   row = lk_import_row_new ();
-  row->province = g_strdup (cell_at (cells, self->column_of[COL_PROVINCE]));
-  row->school = g_strdup (cell_at (cells, self->column_of[COL_SCHOOL]));
-  row->klass = g_strdup (cell_at (cells, self->column_of[COL_CLASS]));
   row->name = g_strdup (cell_at (cells, self->column_of[COL_NAME]));
   row->student_no = g_strdup (cell_at (cells, self->column_of[COL_STUDENT_NO]));
   row->card_no = g_strdup (cell_at (cells, self->column_of[COL_CARD_NO]));
   lk_import_row_normalize (row);
+  row->province = builder_normalize_repeated (self, cell_at (cells, self->column_of[COL_PROVINCE]));
+  row->school = builder_normalize_repeated (self, cell_at (cells, self->column_of[COL_SCHOOL]));
+  row->klass = builder_normalize_repeated (self, cell_at (cells, self->column_of[COL_CLASS]));
 
   if (self->column_of[COL_SEQ] < 0)
     {
@@ -316,8 +364,16 @@ lk_roster_builder_add_row (LkRosterBuilder  *self,
     }
   else
     {
-      seq_text = lk_normalize_text (cell_at (cells, self->column_of[COL_SEQ]));
-      if (!parse_seq (seq_text, &row->seq))
+      const char *raw = cell_at (cells, self->column_of[COL_SEQ]);
+      /* numbers come as plain digits; anything else is normalized first */
+      gboolean ok = parse_seq (raw, &row->seq);
+
+      if (!ok)
+        {
+          seq_text = lk_normalize_text (raw);
+          ok = parse_seq (seq_text, &row->seq);
+        }
+      if (!ok)
         {
           g_autofree char *message = NULL;
 
