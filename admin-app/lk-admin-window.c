@@ -357,6 +357,7 @@ on_import_page_imported_cb (LkAdminWindow *self)
 {
   lk_students_page_reload (self->students_page);
   lk_progress_page_reload (self->progress_page);
+  lk_kiosks_page_reload (self->kiosks_page);
 }
 
 static void

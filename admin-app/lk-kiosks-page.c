@@ -511,7 +511,6 @@ lk_kiosks_page_set_client (LkKiosksPage *self,
   if (client == NULL)
     return;
   lk_kiosks_page_reload (self);
-  load_schools (self);
 }
 
 void
@@ -523,6 +522,9 @@ lk_kiosks_page_reload (LkKiosksPage *self)
     return;
   lk_api_client_request_async (self->client, "GET", LK_API_PREFIX "/kiosks", NULL,
                                self->cancellable, on_kiosks_cb, g_object_ref (self));
+  /* The directory lists only schools with students: after the first import there are some. */
+  if (self->school_ids->len == 0)
+    load_schools (self);
 }
 
 void
@@ -608,14 +610,14 @@ lk_kiosks_page_get_secret (LkKiosksPage *self)
   return self->secret;
 }
 
-void
+AdwMessageDialog *
 lk_kiosks_page_release_claim (LkKiosksPage *self,
                               gint64        claim_id)
 {
   AdwMessageDialog *dialog;
   g_autofree char *body = NULL;
 
-  g_return_if_fail (LK_IS_KIOSKS_PAGE (self));
+  g_return_val_if_fail (LK_IS_KIOSKS_PAGE (self), NULL);
 
   dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (gtk_widget_get_root (GTK_WIDGET (self))),
                                                        _("Release This Claim?"), NULL));
@@ -631,6 +633,7 @@ lk_kiosks_page_release_claim (LkKiosksPage *self,
   g_object_set_data (G_OBJECT (dialog), "claim-id", GSIZE_TO_POINTER ((gsize) claim_id));
   g_signal_connect_object (dialog, "response", G_CALLBACK (on_release_response_cb), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
+  return dialog;
 }
 
 guint

@@ -26,9 +26,10 @@ void        lk_kiosks_page_register        (LkKiosksPage *self,
                                             gint64        school_id);
 /* The secret shown after a registration (once), or NULL. */
 const char *lk_kiosks_page_get_secret      (LkKiosksPage *self);
-/* Asks for confirmation, then releases the claim. */
-void        lk_kiosks_page_release_claim   (LkKiosksPage *self,
-                                            gint64        claim_id);
+/* Asks for confirmation, then releases the claim. Returns the confirmation dialog (owned by
+ * GTK; it closes itself). */
+AdwMessageDialog *lk_kiosks_page_release_claim (LkKiosksPage *self,
+                                                gint64        claim_id);
 guint       lk_kiosks_page_get_n_kiosks    (LkKiosksPage *self);
 /* The kiosk's JSON as last listed or updated by events, or NULL. */
 JsonObject *lk_kiosks_page_get_kiosk       (LkKiosksPage *self,

@@ -596,6 +596,62 @@ kiosk_close (Kiosk *kiosk)
   g_queue_clear_full (&kiosk->messages, (GDestroyNotify) json_object_unref);
 }
 
+/* A parent applies for a student and pays in the sandbox; returns the claim code. */
+static char *
+apply_and_pay (Fixture    *fx,
+               const char *klass,
+               const char *name,
+               const char *student_no)
+{
+  g_autofree char *body = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *app_id = NULL;
+  g_autofree char *app_token = NULL;
+  g_autofree char *order_no = NULL;
+  g_autoptr (JsonNode) node = NULL;
+
+  body = g_strdup_printf ("{\"province\":\"" PROVINCE "\",\"school\":\"" SCHOOL "\","
+                          "\"class\":\"%s\",\"name\":\"%s\",\"student_no\":\"%s\","
+                          "\"phone\":\"13800138000\",\"consent\":true}",
+                          klass, name, student_no);
+  node = http_json (fx, "POST", "/api/v1/applications", NULL, body, 201);
+  app_id = g_strdup (json_object_get_string_member (json_node_get_object (node), "id"));
+  app_token = g_strdup (json_object_get_string_member (json_node_get_object (node), "token"));
+  g_clear_pointer (&node, json_node_unref);
+
+  path = g_strdup_printf ("/api/v1/applications/%s/payment", app_id);
+  node = http_json (fx, "POST", path, app_token, "{\"channel\":\"sandbox\"}", 201);
+  order_no = g_strdup (json_object_get_string_member (json_node_get_object (node), "order_no"));
+  g_clear_pointer (&node, json_node_unref);
+  g_clear_pointer (&path, g_free);
+
+  path = g_strdup_printf ("/api/v1/sandbox/pay/%s", order_no);
+  node = http_json (fx, "POST", path, NULL, NULL, 200);
+  g_clear_pointer (&node, json_node_unref);
+  g_clear_pointer (&path, g_free);
+
+  path = g_strdup_printf ("/api/v1/applications/%s", app_id);
+  node = http_json (fx, "GET", path, app_token, NULL, 200);
+  return g_strdup (json_object_get_string_member (json_node_get_object (node), "claim_code"));
+}
+
+static JsonObject *
+kiosk_claim (Kiosk      *kiosk,
+             const char *id,
+             const char *code)
+{
+  g_autoptr (JsonBuilder) builder = lk_message_begin (LK_MSG_CLAIM_REQUEST);
+  g_autofree char *request = NULL;
+
+  json_builder_set_member_name (builder, "id");
+  json_builder_add_string_value (builder, id);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, code);
+  request = lk_message_finish (builder);
+  soup_websocket_connection_send_text (kiosk->ws, request);
+  return kiosk_wait_for (kiosk, LK_MSG_CLAIM_AUTHORIZED);
+}
+
 static void
 test_progress (Fixture       *fx,
                gconstpointer  data)
@@ -604,14 +660,8 @@ test_progress (Fixture       *fx,
   LkProgressChart *chart = lk_progress_page_get_chart (page);
   g_autofree char *ops = NULL;
   g_autofree char *body = NULL;
-  g_autofree char *path = NULL;
   g_autofree char *secret = NULL;
-  g_autofree char *app_id = NULL;
-  g_autofree char *app_token = NULL;
-  g_autofree char *order_no = NULL;
   g_autofree char *code = NULL;
-  g_autofree char *request = NULL;
-  g_autofree char *card_data = NULL;
   g_autoptr (JsonNode) node = NULL;
   JsonObject *reply;
   Kiosk kiosk = { 0, };
@@ -638,48 +688,16 @@ test_progress (Fixture       *fx,
   json_object_unref (kiosk_wait_for (&kiosk, LK_MSG_CODES_SNAPSHOT));
 
   /* A parent applies for 张伟 (三年级(2)班) and pays. */
-  node = http_json (fx, "POST", "/api/v1/applications", NULL,
-                    "{\"province\":\"" PROVINCE "\",\"school\":\"" SCHOOL "\","
-                    "\"class\":\"三年级(2)班\",\"name\":\"张伟\",\"student_no\":\"2023004\","
-                    "\"phone\":\"13800138000\",\"consent\":true}", 201);
-  app_id = g_strdup (json_object_get_string_member (json_node_get_object (node), "id"));
-  app_token = g_strdup (json_object_get_string_member (json_node_get_object (node), "token"));
-  g_clear_pointer (&node, json_node_unref);
-
-  path = g_strdup_printf ("/api/v1/applications/%s/payment", app_id);
-  node = http_json (fx, "POST", path, app_token, "{\"channel\":\"sandbox\"}", 201);
-  order_no = g_strdup (json_object_get_string_member (json_node_get_object (node), "order_no"));
-  g_clear_pointer (&node, json_node_unref);
-  g_clear_pointer (&path, g_free);
-
-  path = g_strdup_printf ("/api/v1/sandbox/pay/%s", order_no);
-  node = http_json (fx, "POST", path, NULL, NULL, 200);
-  g_clear_pointer (&node, json_node_unref);
-  g_clear_pointer (&path, g_free);
+  code = apply_and_pay (fx, "三年级(2)班", "张伟", "2023004");
+  g_assert_nonnull (code);
 
   /* application.paid → the chart shows the payment, live. */
   WAIT_FOR ((class2 = lk_progress_chart_get_class (chart, "三年级(2)班")) != NULL && class2->paid == 1);
   g_assert_cmpint (class2->applied, >=, 1);
   g_assert_cmpint (class2->issued, ==, 0);
 
-  path = g_strdup_printf ("/api/v1/applications/%s", app_id);
-  node = http_json (fx, "GET", path, app_token, NULL, 200);
-  code = g_strdup (json_object_get_string_member (json_node_get_object (node), "claim_code"));
-  g_clear_pointer (&node, json_node_unref);
-  g_assert_nonnull (code);
-
   /* The kiosk claims the card and reports it issued. */
-  {
-    g_autoptr (JsonBuilder) builder = lk_message_begin (LK_MSG_CLAIM_REQUEST);
-
-    json_builder_set_member_name (builder, "id");
-    json_builder_add_string_value (builder, "gui-claim-1");
-    json_builder_set_member_name (builder, "code");
-    json_builder_add_string_value (builder, code);
-    request = lk_message_finish (builder);
-    soup_websocket_connection_send_text (kiosk.ws, request);
-  }
-  reply = kiosk_wait_for (&kiosk, LK_MSG_CLAIM_AUTHORIZED);
+  reply = kiosk_claim (&kiosk, "gui-claim-1", code);
   claim_id = json_object_get_int_member (reply, "claim_id");
   {
     g_autoptr (JsonGenerator) generator = json_generator_new ();
@@ -752,6 +770,67 @@ test_kiosks (Fixture       *fx,
   screenshot (fx, "kiosks");
 
   kiosk_close (&kiosk);
+}
+
+static gboolean
+kiosk_has_reserved_claim (LkKiosksPage *page,
+                          const char   *sn,
+                          gint64        claim_id)
+{
+  JsonObject *entry = lk_kiosks_page_get_kiosk (page, sn);
+  JsonArray *reserved;
+
+  if (entry == NULL || !json_object_has_member (entry, "reserved_claims"))
+    return FALSE;
+  reserved = json_object_get_array_member (entry, "reserved_claims");
+  for (guint i = 0; i < json_array_get_length (reserved); i++)
+    if (json_object_get_int_member (json_array_get_object_element (reserved, i), "claim_id") == claim_id)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+test_release (Fixture       *fx,
+              gconstpointer  data)
+{
+  LkKiosksPage *page = lk_admin_window_get_kiosks_page (fx->window);
+  Kiosk kiosk = { 0, };
+  g_autofree char *secret = NULL;
+  g_autofree char *code = NULL;
+  g_autofree char *where = NULL;
+  AdwMessageDialog *dialog;
+  JsonObject *reply;
+  gint64 claim_id;
+
+  log_in (fx, "ops", OPERATOR_PASSWORD);
+  import_roster (fx);
+  lk_admin_window_show_page (fx->window, "kiosks");
+  lk_kiosks_page_register (page, "K-09", fx->school_id);
+  WAIT_FOR (lk_kiosks_page_get_secret (page) != NULL);
+  secret = g_strdup (lk_kiosks_page_get_secret (page));
+  kiosk_connect (fx, &kiosk, "K-09", secret);
+  json_object_unref (kiosk_wait_for (&kiosk, LK_MSG_CODES_SNAPSHOT));
+
+  /* The kiosk is authorized for a card and then goes silent: the claim stays reserved. */
+  code = apply_and_pay (fx, "三年级(1)班", "李华", "2023002");
+  reply = kiosk_claim (&kiosk, "gui-claim-9", code);
+  claim_id = json_object_get_int_member (reply, "claim_id");
+  json_object_unref (reply);
+  kiosk_close (&kiosk);
+
+  lk_kiosks_page_reload (page);
+  WAIT_FOR (kiosk_has_reserved_claim (page, "K-09", claim_id));
+  screenshot (fx, "kiosks-reserved");
+
+  /* The operator releases it, after the confirmation. */
+  dialog = lk_kiosks_page_release_claim (page, claim_id);
+  g_assert_nonnull (dialog);
+  screenshot_window (GTK_WIDGET (dialog), "release-dialog");
+  adw_message_dialog_response (dialog, "release");
+  WAIT_FOR (g_strcmp0 (lk_admin_window_get_last_toast (fx->window), "领卡已释放，注册码可再次使用") == 0);
+  where = g_strdup_printf ("id = %" G_GINT64_FORMAT " AND status = 'released'", claim_id);
+  g_assert_cmpint (admin_test_server_count (fx->server, "claims", where), ==, 1);
+  WAIT_FOR (!kiosk_has_reserved_claim (page, "K-09", claim_id));
 }
 
 static void
@@ -931,8 +1010,9 @@ test_large_file (Fixture       *fx,
   g_assert_cmpuint (lk_import_preview_get_n_error_rows (preview), ==, 0);
   last = g_list_model_get_item (G_LIST_MODEL (preview), n_rows - 1);
   g_assert_cmpstr (lk_import_preview_row_get_row (last)->student_no, ==, "S0100000");
-  /* Generous for a loaded 2-core CI machine; a frozen window stalls for seconds. */
-  g_assert_cmpint (max_stall, <, 750 * G_TIME_SPAN_MILLISECOND);
+  /* A window that froze while reading would stall for about the whole time. On a quiet
+   * 2-core machine the longest stall is ~0.2 s of ~2.5 s; under load both grow together. */
+  g_assert_cmpint (max_stall, <, elapsed / 3);
 }
 
 static void
@@ -1012,6 +1092,7 @@ main (int   argc,
   g_test_add ("/admin/gui/search", Fixture, NULL, fixture_setup, test_search, fixture_teardown);
   g_test_add ("/admin/gui/progress", Fixture, NULL, fixture_setup, test_progress, fixture_teardown);
   g_test_add ("/admin/gui/kiosks", Fixture, NULL, fixture_setup, test_kiosks, fixture_teardown);
+  g_test_add ("/admin/gui/release", Fixture, NULL, fixture_setup, test_release, fixture_teardown);
   g_test_add ("/admin/gui/upload-failed", Fixture, NULL, fixture_setup, test_upload_failed,
               fixture_teardown);
   g_test_add ("/admin/gui/server-rejects", Fixture, NULL, fixture_setup, test_server_rejects,
