@@ -67,7 +67,7 @@ notify_desktop (LkAdminWindow *self,
   notification = g_notification_new (title);
   if (body != NULL)
     g_notification_set_body (notification, body);
-  g_notification_set_default_action (notification, "app.activate");
+  /* Without a default action, clicking the notification activates the app. */
   g_application_send_notification (G_APPLICATION (app), id, notification);
 }
 

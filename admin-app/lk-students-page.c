@@ -646,6 +646,13 @@ lk_students_page_init (LkStudentsPage *self)
   add_column (self, _("Class"), COLUMN_CLASS, TRUE);
   add_column (self, _("Card Status"), COLUMN_STATUS, FALSE);
   add_column (self, _("IC Card No."), COLUMN_CARD_NO, FALSE);
+  {
+    g_autoptr (GtkColumnViewColumn) card_column =
+      g_list_model_get_item (gtk_column_view_get_columns (self->column_view), COLUMN_CARD_NO);
+
+    /* Eight hex digits, and room for the header. */
+    gtk_column_view_column_set_fixed_width (card_column, 120);
+  }
 
   self->class_values = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (self->class_values, NULL);

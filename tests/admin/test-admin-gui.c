@@ -355,6 +355,23 @@ test_login (Fixture       *fx,
   g_assert_true (g_str_has_prefix (saved_url, fx->base_url));
   g_assert_cmpstr (saved_user, ==, "wang.laoshi");
 
+  /* The accelerators of the main actions. */
+  {
+    g_auto (GStrv) accels = gtk_application_get_accels_for_action (GTK_APPLICATION (fx->app),
+                                                                   "win.import");
+
+    g_assert_cmpstr (accels[0], ==, "<Control>o");
+    g_strfreev (g_steal_pointer (&accels));
+    accels = gtk_application_get_accels_for_action (GTK_APPLICATION (fx->app), "win.search");
+    g_assert_cmpstr (accels[0], ==, "<Control>f");
+    g_strfreev (g_steal_pointer (&accels));
+    accels = gtk_application_get_accels_for_action (GTK_APPLICATION (fx->app), "app.quit");
+    g_assert_cmpstr (accels[0], ==, "<Control>q");
+    g_strfreev (g_steal_pointer (&accels));
+    accels = gtk_application_get_accels_for_action (GTK_APPLICATION (fx->app), "win.refresh");
+    g_assert_cmpstr (accels[0], ==, "F5");
+  }
+
   /* A teacher has no kiosks page. */
   lk_admin_window_show_page (fx->window, "kiosks");
   g_assert_cmpstr (lk_admin_window_get_visible_page (fx->window), ==, "students");
@@ -362,6 +379,32 @@ test_login (Fixture       *fx,
   /* Log out, back to the login page. */
   g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.logout", NULL));
   g_assert_cmpstr (lk_admin_window_get_visible_page (fx->window), ==, "login");
+}
+
+static void
+drop_file (GtkWidget *widget,
+           GFile     *file)
+{
+  g_autoptr (GListModel) controllers = gtk_widget_observe_controllers (widget);
+  GtkDropTarget *target = NULL;
+  g_auto (GValue) value = G_VALUE_INIT;
+  g_autoptr (GSList) files = g_slist_prepend (NULL, file);
+  gboolean accepted = FALSE;
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers) && target == NULL; i++)
+    {
+      g_autoptr (GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_DROP_TARGET (controller))
+        target = GTK_DROP_TARGET (controller);
+    }
+  g_assert_nonnull (target);
+
+  /* What a file manager's drop delivers: a GdkFileList. */
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_take_boxed (&value, gdk_file_list_new_from_list (files));
+  g_signal_emit_by_name (target, "drop", &value, 10.0, 10.0, &accepted);
+  g_assert_true (accepted);
 }
 
 static void
@@ -399,8 +442,8 @@ test_import (Fixture       *fx,
   /* Nothing was sent. */
   g_assert_cmpint (admin_test_server_count (fx->server, "import_batches", NULL), ==, 0);
 
-  /* The corrected file: no errors, upload, 上传成功 with the counts. */
-  lk_import_page_open_file (page, good);
+  /* The corrected file, dropped on the page: no errors, upload, 上传成功 with the counts. */
+  drop_file (GTK_WIDGET (page), good);
   WAIT_FOR (g_strcmp0 (lk_import_page_get_state (page), "preview") == 0 &&
             !lk_import_page_get_checking (page));
   g_assert_cmpuint (lk_import_preview_get_n_error_rows (preview), ==, 0);
