@@ -453,6 +453,9 @@
       for (const button of document.querySelectorAll('.pay')) {
         button.hidden = channels.indexOf(button.getAttribute('data-channel')) < 0;
       }
+      if (channels.length === 0) {
+        $('pay-error').textContent = '暂时无法在线支付，请稍后再试或联系班主任';
+      }
     } catch (e) {
       sandbox.hidden = !(e.status === 404 && await hasSandbox());
     }
