@@ -151,9 +151,14 @@ class Browser:
                     if t.get('type') == 'page':
                         return t['webSocketDebuggerUrl']
             return None
-        # A cold start of Chromium on a busy 2-core machine can take a while.
-        url = wait_for('chromium DevTools', page_target, 60)
-        self.ws = websocket.create_connection(url, timeout=DEADLINE_S, suppress_origin=True)
+        self.ws = None
+        try:
+            # A cold start of Chromium on a busy 2-core machine can take a while.
+            url = wait_for('chromium DevTools', page_target, 60)
+            self.ws = websocket.create_connection(url, timeout=DEADLINE_S, suppress_origin=True)
+        except Exception:
+            self.close()
+            raise
         self.next_id = 0
         self.send('Page.enable')
         self.send('Runtime.enable')
@@ -195,7 +200,8 @@ class Browser:
 
     def close(self):
         try:
-            self.ws.close()
+            if self.ws is not None:
+                self.ws.close()
         finally:
             self.proc.terminate()
             try:
