@@ -1049,6 +1049,99 @@ status_thread (GTask        *task,
     g_task_return_pointer (task, g_memdup2 (&job->status, sizeof job->status), g_free);
 }
 
+typedef struct
+{
+  gboolean  captured;
+  char     *card_no;
+} Recovered;
+
+static void
+recovered_free (Recovered *recovered)
+{
+  g_free (recovered->card_no);
+  g_free (recovered);
+}
+
+static gboolean
+job_recover (Job        *job,
+             Recovered  *recovered,
+             GError    **error)
+{
+  const LkDispenserStatus *st = &job->status;
+
+  if (!job_status (job, NULL, error))
+    return FALSE;
+
+  if (st->jam || st->cards_overlapped)
+    {
+      g_set_error (error, LK_DISPENSER_ERROR, LK_DISPENSER_ERROR_JAM,
+                   "Card jam (status %s): a technician must clear it", st->raw);
+      return FALSE;
+    }
+
+  if ((st->dispensing || st->capturing) && !job_wait_idle (job, error))
+    return FALSE;
+
+  if ((st->cannot_execute || st->dispense_error || st->capture_error)
+      && !job_motion (job, MOTION_RESET, error))
+    return FALSE;
+
+  if (!st->card_in_channel)
+    return TRUE;
+
+  /* Its number, if it sits at the antenna, lets the kiosk match it to its journal. */
+  if (st->card_at_read_position)
+    {
+      g_autoptr(GError) read_error = NULL;
+
+      if (job_search_uid (job, &read_error))
+        recovered->card_no = lk_card_uid_to_string (job->uid);
+      else
+        g_debug ("the card left in the channel cannot be read: %s", read_error->message);
+    }
+
+  g_warning ("a card was left in the channel (status %s); capturing it", st->raw);
+  job_capture (job);
+  if (!job->result->captured)
+    {
+      g_set_error (error, LK_DISPENSER_ERROR, LK_DISPENSER_ERROR_MOTION,
+                   "Cannot capture the card left in the channel: %s",
+                   job->result->detail != NULL ? job->result->detail : "unknown");
+      return FALSE;
+    }
+
+  recovered->captured = TRUE;
+  return TRUE;
+}
+
+static void
+recover_thread (GTask        *task,
+                gpointer      source_object,
+                gpointer      task_data,
+                GCancellable *cancellable)
+{
+  LkDispenser *self = source_object;
+  Job *job = task_data;
+  Recovered *recovered = g_new0 (Recovered, 1);
+  GError *error = NULL;
+  gboolean ok;
+
+  job->result = g_new0 (LkIssueResult, 1);
+
+  g_mutex_lock (&self->io_lock);
+  ok = dispenser_ensure_open (self, job->reply_timeout_ms, &error)
+       && job_recover (job, recovered, &error);
+  g_mutex_unlock (&self->io_lock);
+
+  if (!ok)
+    {
+      recovered_free (recovered);
+      g_task_return_error (task, error);
+    }
+  else
+    g_task_return_pointer (task, recovered, (GDestroyNotify) recovered_free);
+}
+
 static void
 lk_dispenser_get_property (GObject    *object,
                            guint       prop_id,
@@ -1542,4 +1635,49 @@ lk_dispenser_status_describe (const LkDispenserStatus *status)
     g_string_append (text, _("Ready, no fault"));
 
   return g_string_free (g_steal_pointer (&text), FALSE);
+}
+
+void
+lk_dispenser_recover_async (LkDispenser         *self,
+                            GCancellable        *cancellable,
+                            GAsyncReadyCallback  callback,
+                            gpointer             user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (LK_IS_DISPENSER (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, lk_dispenser_recover_async);
+  g_task_set_task_data (task, job_new (self, cancellable), (GDestroyNotify) job_free);
+  g_task_run_in_thread (task, recover_thread);
+}
+
+gboolean
+lk_dispenser_recover_finish (LkDispenser   *self,
+                             GAsyncResult  *result,
+                             gboolean      *card_captured,
+                             char         **card_no,
+                             GError       **error)
+{
+  Recovered *recovered;
+
+  g_return_val_if_fail (LK_IS_DISPENSER (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+
+  if (card_captured != NULL)
+    *card_captured = FALSE;
+  if (card_no != NULL)
+    *card_no = NULL;
+
+  recovered = g_task_propagate_pointer (G_TASK (result), error);
+  if (recovered == NULL)
+    return FALSE;
+
+  if (card_captured != NULL)
+    *card_captured = recovered->captured;
+  if (card_no != NULL)
+    *card_no = g_steal_pointer (&recovered->card_no);
+  recovered_free (recovered);
+  return TRUE;
 }

@@ -195,6 +195,22 @@ LkIssueResult *lk_dispenser_test_issue_finish  (LkDispenser         *self,
                                                 GAsyncResult        *result,
                                                 GError             **error);
 
+/* After a restart (a crash or power cut mid-issue): clears error bits that outlived their
+ * cause (RS) and captures any card left in the channel, at the antenna or in the mouth, so it
+ * can never reach the next student. Returns TRUE when the dispenser is left with no card in
+ * its channel. *@card_captured tells whether a card was taken back, and *@card_no (free it)
+ * is its number when it sat at the antenna and could be read, else NULL. A jam is left for a
+ * technician: LK_DISPENSER_ERROR_JAM. */
+void           lk_dispenser_recover_async      (LkDispenser         *self,
+                                                GCancellable        *cancellable,
+                                                GAsyncReadyCallback  callback,
+                                                gpointer             user_data);
+gboolean       lk_dispenser_recover_finish     (LkDispenser         *self,
+                                                GAsyncResult        *result,
+                                                gboolean            *card_captured,
+                                                char               **card_no,
+                                                GError             **error);
+
 /* The block the test issue writes. */
 #define LK_DISPENSER_TEST_BLOCK 10
 

@@ -844,6 +844,105 @@ test_sim_strict (void)
   }
 }
 
+/* Runs one motion command on the simulator behind the driver's back, as a kiosk that crashed
+ * mid-issue would have left it. */
+static void
+raw_motion (LkDispenserSim *sim,
+            const char     *command)
+{
+  g_autoptr(LkTransport) transport = NULL;
+  g_autoptr(GByteArray) frame = lk_k7x0_frame_build (0, (const guint8 *) command,
+                                                     strlen (command));
+  g_autoptr(GError) error = NULL;
+  const guint8 enq[] = { LK_K7X0_ENQ, 0x30, 0x30 };
+
+  transport = lk_transport_open_by_name (lk_dispenser_sim_get_port (sim), 9600, &error);
+  g_assert_no_error (error);
+  g_assert_true (lk_transport_write_all (transport, frame->data, frame->len, &error));
+  g_assert_true (read_ack (transport, 2000));
+  g_assert_true (lk_transport_write_all (transport, enq, sizeof enq, &error));
+}
+
+typedef struct
+{
+  LkDispenserSim *sim;
+  const char     *position;
+} PositionWait;
+
+static gboolean
+sim_position_is (gpointer data)
+{
+  PositionWait *wait = data;
+  g_autofree char *position = lk_dispenser_sim_get_position (wait->sim);
+
+  return g_str_equal (position, wait->position);
+}
+
+static gboolean
+run_recover (Fixture   *fixture,
+             gboolean  *captured,
+             char     **card_no,
+             GError   **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+
+  lk_dispenser_recover_async (fixture->dispenser, NULL, lk_test_store_result_cb, &result);
+  g_assert_true (lk_test_wait_result (&result, 10000));
+  return lk_dispenser_recover_finish (fixture->dispenser, result, captured, card_no, error);
+}
+
+/* After a crash: a card at the antenna is read and captured, a card in the mouth captured. */
+static void
+test_recover (Fixture       *fixture,
+              gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *card_no = NULL;
+  g_autoptr(LkIssueResult) issue = NULL;
+  PositionWait at_read = { fixture->sim, "read" };
+  PositionWait at_mouth = { fixture->sim, "mouth" };
+  gboolean captured = TRUE;
+
+  /* nothing left behind */
+  g_assert_true (run_recover (fixture, &captured, &card_no, &error));
+  g_assert_no_error (error);
+  g_assert_false (captured);
+  g_assert_null (card_no);
+
+  raw_motion (fixture->sim, "FC7");
+  g_assert_true (lk_test_wait_until (sim_position_is, &at_read, 5000));
+  g_test_expect_message ("lingka-dispenser", G_LOG_LEVEL_WARNING, "a card was left*");
+  g_assert_true (run_recover (fixture, &captured, &card_no, &error));
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_true (captured);
+  g_assert_cmpstr (card_no, ==, "A1B2C3D4");
+  g_assert_cmpuint (lk_dispenser_sim_get_reject_count (fixture->sim), ==, 1);
+  g_clear_pointer (&card_no, g_free);
+
+  lk_test_sim_ok (fixture->sim, "untaken");
+  raw_motion (fixture->sim, "FC7");
+  g_assert_true (lk_test_wait_until (sim_position_is, &at_read, 5000));
+  raw_motion (fixture->sim, "FC0");
+  g_assert_true (lk_test_wait_until (sim_position_is, &at_mouth, 5000));
+  g_test_expect_message ("lingka-dispenser", G_LOG_LEVEL_WARNING, "a card was left*");
+  g_assert_true (run_recover (fixture, &captured, &card_no, &error));
+  g_test_assert_expected_messages ();
+  g_assert_true (captured);
+  g_assert_null (card_no);
+  g_assert_cmpuint (lk_dispenser_sim_get_reject_count (fixture->sim), ==, 2);
+  g_assert_cmpuint (lk_dispenser_sim_get_taken_count (fixture->sim), ==, 0);
+
+  /* and the next student gets a card */
+  issue = run_issue (fixture, NULL, 0, 5000, NULL);
+  g_assert_true (issue->ok);
+
+  /* a jam is for a technician */
+  lk_test_sim_ok (fixture->sim, "jam");
+  g_assert_false (run_recover (fixture, &captured, &card_no, &error));
+  g_assert_error (error, LK_DISPENSER_ERROR, LK_DISPENSER_ERROR_JAM);
+}
+
 #define ADD(path, func, setup) \
   g_test_add (path, Fixture, NULL, setup, func, fixture_tear_down)
 
@@ -882,6 +981,7 @@ main (int   argc,
   ADD ("/driver/issue/cancelled-presented", test_issue_cancelled_presented, fixture_set_up);
   ADD ("/driver/test-issue", test_test_issue, fixture_set_up);
   ADD ("/driver/port-lost", test_port_lost, fixture_set_up);
+  ADD ("/driver/recover", test_recover, fixture_set_up);
 
   return g_test_run ();
 }
