@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -392,4 +393,7 @@ def main():
     return finish()
 
 
+# meson's timeout sends SIGTERM: unwind through the finally blocks, which stop Chromium and
+# the server.
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(1))
 sys.exit(main())
