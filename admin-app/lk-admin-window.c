@@ -44,6 +44,10 @@ struct _LkAdminWindow
   GCancellable            *events_cancellable;
   guint                    reconnect_source;
   guint                    reconnect_delay;
+  /* Application heartbeat: libsoup 3.2 never notices a dead peer (MEASURED.md, pitfall 3). */
+  guint                    heartbeat_source;
+  guint64                  heartbeat_seq;
+  gint64                   last_heard;
   char                    *last_toast;
 };
 
@@ -107,6 +111,9 @@ handle_event (LkAdminWindow *self,
   const char *type = lk_admin_json_string (event, "type");
 
   if (type == NULL)
+    return;
+
+  if (g_str_equal (type, LK_MSG_PONG))
     return;
 
   if (g_str_equal (type, LK_MSG_PING))
@@ -187,6 +194,7 @@ on_events_message_cb (SoupWebsocketConnection *connection,
 
   if (data_type != SOUP_WEBSOCKET_DATA_TEXT)
     return;
+  self->last_heard = g_get_monotonic_time ();
   if (!json_parser_load_from_data (parser, data, (gssize) len, &error))
     {
       g_warning ("Ignoring an admin event that is not JSON: %s", error->message);
@@ -198,6 +206,19 @@ on_events_message_cb (SoupWebsocketConnection *connection,
 
   self->reconnect_delay = RECONNECT_MIN_S;
   handle_event (self, json_node_get_object (root));
+}
+
+static void
+drop_events (LkAdminWindow *self)
+{
+  g_clear_handle_id (&self->heartbeat_source, g_source_remove);
+  if (self->events != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->events, self);
+      if (soup_websocket_connection_get_state (self->events) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (self->events, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
+      g_clear_object (&self->events);
+    }
 }
 
 static gboolean
@@ -228,14 +249,39 @@ disconnect_events (LkAdminWindow *self)
   g_cancellable_cancel (self->events_cancellable);
   g_clear_object (&self->events_cancellable);
   g_clear_handle_id (&self->reconnect_source, g_source_remove);
+  drop_events (self);
+}
 
-  if (self->events != NULL)
+static gboolean
+heartbeat_cb (gpointer user_data)
+{
+  LkAdminWindow *self = user_data;
+  g_autoptr (JsonBuilder) builder = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *text = NULL;
+
+  if (self->events == NULL)
     {
-      g_signal_handlers_disconnect_by_data (self->events, self);
-      if (soup_websocket_connection_get_state (self->events) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (self->events, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-      g_clear_object (&self->events);
+      self->heartbeat_source = 0;
+      return G_SOURCE_REMOVE;
     }
+
+  if (g_get_monotonic_time () - self->last_heard > LK_HEARTBEAT_DEADLINE_S * G_USEC_PER_SEC)
+    {
+      g_message ("Admin events socket silent for %d s; reconnecting", LK_HEARTBEAT_DEADLINE_S);
+      self->heartbeat_source = 0;
+      drop_events (self);
+      schedule_reconnect (self);
+      return G_SOURCE_REMOVE;
+    }
+
+  builder = lk_message_begin (LK_MSG_PING);
+  id = g_strdup_printf ("hb-%" G_GUINT64_FORMAT, ++self->heartbeat_seq);
+  json_builder_set_member_name (builder, "id");
+  json_builder_add_string_value (builder, id);
+  text = lk_message_finish (builder);
+  soup_websocket_connection_send_text (self->events, text);
+  return G_SOURCE_CONTINUE;
 }
 
 static void
@@ -247,6 +293,7 @@ on_events_closed_cb (SoupWebsocketConnection *connection,
   g_debug ("Admin events socket closed (code %u)",
            soup_websocket_connection_get_close_code (connection));
   g_signal_handlers_disconnect_by_data (connection, self);
+  g_clear_handle_id (&self->heartbeat_source, g_source_remove);
   g_clear_object (&self->events);
   schedule_reconnect (self);
 }
@@ -275,6 +322,9 @@ on_events_connected_cb (GObject      *source,
   soup_websocket_connection_set_keepalive_interval (self->events, LK_HEARTBEAT_INTERVAL_S);
   g_signal_connect (self->events, "message", G_CALLBACK (on_events_message_cb), self);
   g_signal_connect (self->events, "closed", G_CALLBACK (on_events_closed_cb), self);
+  self->last_heard = g_get_monotonic_time ();
+  g_clear_handle_id (&self->heartbeat_source, g_source_remove);
+  self->heartbeat_source = g_timeout_add_seconds (LK_HEARTBEAT_INTERVAL_S, heartbeat_cb, self);
   gtk_revealer_set_reveal_child (self->offline_revealer, FALSE);
 
   /* Anything may have happened while the socket was down. */
