@@ -11,6 +11,7 @@
 
 #include "lk-server-config.h"
 #include "lk-http.h"
+#include "lk-log.h"
 #include "lk-routes.h"
 
 #ifdef LK_HAVE_WEB
@@ -41,6 +42,47 @@ typedef struct
   gsize received;
 } BodyGuard;
 
+/* libsoup reads a request's whole body before any handler runs, and skips it only after an
+ * "Expect: 100-continue". So an oversized body is refused here, while it arrives: the connection
+ * is taken over, answered 413 with the error shape, and closed, and the rest is never read. */
+static void
+refuse_body (SoupServerMessage *msg)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *response = NULL;
+  g_autoptr(JsonBuilder) builder = json_builder_new ();
+  g_autoptr(JsonNode) node = NULL;
+
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "error");
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_string_value (builder, "payload_too_large");
+  json_builder_set_member_name (builder, "message");
+  json_builder_add_string_value (builder, _("The body is too large"));
+  json_builder_end_object (builder);
+  json_builder_end_object (builder);
+  node = json_builder_get_root (builder);
+  body = json_to_string (node, FALSE);
+  response = g_strdup_printf ("HTTP/1.1 413 Payload Too Large\r\n"
+                              "Content-Type: application/json; charset=utf-8\r\n"
+                              "Content-Length: %zu\r\n"
+                              "Connection: close\r\n"
+                              "\r\n%s", strlen (body), body);
+
+  lk_log_event (G_LOG_LEVEL_MESSAGE, "Refused an oversized body",
+                "LK_HTTP_PATH", g_uri_get_path (soup_server_message_get_uri (msg)),
+                "LK_CLIENT", lk_http_client_address (msg), NULL);
+  stream = soup_server_message_steal_connection (msg);
+  if (stream == NULL)
+    return;
+  /* A short answer into an empty send buffer: it does not block. */
+  g_output_stream_write_all (g_io_stream_get_output_stream (stream), response, strlen (response),
+                             NULL, NULL, NULL);
+  g_io_stream_close (stream, NULL, NULL);
+}
+
 static void
 body_guard_free (gpointer  data,
                  GClosure *closure)
@@ -58,12 +100,8 @@ on_body_chunk_cb (SoupServerMessage *msg,
   guard->received += g_bytes_get_size (chunk);
   if (guard->received > guard->limit)
     {
-      /* A chunked body without Content-Length that grows past the limit: stop reading it. */
-      g_autoptr(GIOStream) stream = soup_server_message_steal_connection (msg);
-
       g_signal_handlers_disconnect_by_data (msg, guard);
-      if (stream != NULL)
-        g_io_stream_close (stream, NULL, NULL);
+      refuse_body (msg);
     }
 }
 
@@ -76,23 +114,26 @@ early_cb (SoupServer        *soup,
 {
   Route *route = user_data;
   SoupMessageHeaders *headers = soup_server_message_get_request_headers (msg);
-  goffset length;
+  SoupEncoding encoding = soup_message_headers_get_encoding (headers);
   BodyGuard *guard;
 
-  if (soup_message_headers_get_encoding (headers) == SOUP_ENCODING_CONTENT_LENGTH)
+  if (encoding == SOUP_ENCODING_CONTENT_LENGTH
+      && soup_message_headers_get_content_length (headers) > (goffset) route->max_body_bytes)
     {
-      length = soup_message_headers_get_content_length (headers);
-      if (length > (goffset) route->max_body_bytes)
+      /* A client that waits for "100 Continue" gets the answer instead, and libsoup never
+       * reads the body; any other is cut off. */
+      if (soup_message_headers_get_expectations (headers) & SOUP_EXPECTATION_CONTINUE)
         lk_http_reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "payload_too_large",
                              _("The body is too large"), NULL);
+      else
+        refuse_body (msg);
       return;
     }
-  if (soup_message_headers_get_encoding (headers) != SOUP_ENCODING_CHUNKED)
+  if (encoding != SOUP_ENCODING_CHUNKED && encoding != SOUP_ENCODING_EOF)
     return;
   guard = g_new0 (BodyGuard, 1);
   guard->limit = route->max_body_bytes;
-  g_signal_connect_data (msg, "got-chunk", G_CALLBACK (on_body_chunk_cb), guard,
-                         body_guard_free, 0);
+  g_signal_connect_data (msg, "got-chunk", G_CALLBACK (on_body_chunk_cb), guard, body_guard_free, 0);
 }
 
 static void
