@@ -71,6 +71,7 @@ struct _LkDispenserSim
   SimCard               *card;             /* in the channel */
   Position               position;
   guint                  rejected;
+  GQueue                 reject_box;        /* the cards in it, since the last "clear" */
   guint                  taken;
   guint32                next_uid;
 
@@ -447,6 +448,7 @@ on_motion_done_cb (gpointer data)
       self->position = POS_MOUTH;
       break;
     case MOTION_CAPTURE:
+      g_queue_push_tail (&self->reject_box, self->card);
       self->card = NULL;
       self->position = POS_NONE;
       self->rejected++;
@@ -893,6 +895,7 @@ sim_command_on_thread (LkDispenserSim *self,
       self->jam = FALSE;
       self->reject_forced_full = FALSE;
       self->rejected = 0;
+      g_queue_clear (&self->reject_box);
       self->fail_write_remaining = self->fail_read_remaining = 0;
       self->noise_remaining = self->corrupt_remaining = 0;
       self->fail_dispense_remaining = 0;
@@ -901,6 +904,15 @@ sim_command_on_thread (LkDispenserSim *self,
           self->card = NULL;
           self->position = POS_NONE;
         }
+    }
+  else if (g_str_equal (verb, "reload"))
+    {
+      /* A technician puts the rejected cards back on top of the hopper. */
+      SimCard *card;
+
+      while ((card = g_queue_pop_tail (&self->reject_box)) != NULL)
+        g_queue_push_head (&self->hopper, card);
+      self->rejected = 0;
     }
   else if (g_str_equal (verb, "empty"))
     g_queue_clear (&self->hopper);
@@ -1007,7 +1019,7 @@ sim_command_on_thread (LkDispenserSim *self,
     return sim_describe (self);
   else if (g_str_equal (verb, "help"))
     return g_strdup ("ok commands: jam clear empty fill reject-full nak silent talk untaken "
-                     "take fail-dispense fail-write fail-read noise corrupt reply-motion motion-ms auto-take read "
+                     "take reload fail-dispense fail-write fail-read noise corrupt reply-motion motion-ms auto-take read "
                      "status");
   else
     return g_strdup_printf ("error: unknown command %s", verb);
@@ -1118,6 +1130,7 @@ lk_dispenser_sim_finalize (GObject *object)
   g_clear_pointer (&self->parser, lk_k7x0_parser_free);
   g_clear_pointer (&self->pending, g_bytes_unref);
   g_queue_clear (&self->hopper);
+  g_queue_clear (&self->reject_box);
   g_clear_pointer (&self->cards, g_ptr_array_unref);
   g_clear_pointer (&self->port, g_free);
 
@@ -1141,6 +1154,7 @@ lk_dispenser_sim_init (LkDispenserSim *self)
   self->auth_sector = -1;
   self->cards = g_ptr_array_new_with_free_func (g_free);
   g_queue_init (&self->hopper);
+  g_queue_init (&self->reject_box);
   self->parser = lk_k7x0_parser_new ();
 }
 

@@ -6,7 +6,7 @@
  * key A and key B may read and write every block), the card's position in the channel, the
  * reject box, and the faults that tests and technicians provoke with text commands:
  *
- *   jam · clear · empty · fill N · reject-full · nak N · silent · talk · untaken · take ·
+ *   jam · clear · empty · fill N · reload (rejected cards back into the hopper) · reject-full · nak N · silent · talk · untaken · take ·
  *   fail-dispense [N] (misfeeds) · fail-write [N] · fail-read [N] ·
  *   noise [N] (garbage before the next N answers) · corrupt [N] (a wrong BCC on the next N
  *   reply frames) · reply-motion on|off · motion-ms MS · auto-take MS|off · read UID BLOCK ·

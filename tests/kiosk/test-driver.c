@@ -279,6 +279,32 @@ test_issue_card_key (Fixture       *fixture,
     }
 }
 
+/* A card that was written with its own key, captured, and put back in the hopper: the factory
+ * key fails, the card's own key opens it, and it is issued again. */
+static void
+test_issue_card_key_reissue (Fixture       *fixture,
+                             gconstpointer  data)
+{
+  static const guint8 key[] = "school card key of test school";
+  g_autoptr(LkIssueResult) issue = NULL;
+  g_autofree char *first = NULL;
+
+  /* the trailers are written, then the read-back fails: captured */
+  lk_test_sim_ok (fixture->sim, "fail-read 10");
+  issue = run_issue (fixture, key, sizeof key - 1, 5000, NULL);
+  g_assert_false (issue->ok);
+  g_assert_true (issue->captured);
+  first = g_strdup (issue->card_no);
+  g_clear_pointer (&issue, lk_issue_result_free);
+
+  lk_test_sim_ok (fixture->sim, "reload");
+  lk_test_sim_ok (fixture->sim, "clear");
+  issue = run_issue (fixture, key, sizeof key - 1, 5000, NULL);
+  g_assert_true (issue->ok);
+  g_assert_cmpstr (issue->card_no, ==, first);
+  assert_card_holds (fixture, issue->card_no, key, sizeof key - 1);
+}
+
 static void
 test_issue_reply_motion (Fixture       *fixture,
                          gconstpointer  data)
@@ -957,6 +983,7 @@ main (int   argc,
   ADD ("/driver/status", test_status, fixture_set_up);
   ADD ("/driver/issue/normal", test_issue_normal, fixture_set_up);
   ADD ("/driver/issue/card-key", test_issue_card_key, fixture_set_up);
+  ADD ("/driver/issue/card-key-reissue", test_issue_card_key_reissue, fixture_set_up);
   ADD ("/driver/issue/reply-motion", test_issue_reply_motion, fixture_set_up_reply_motion);
   ADD ("/driver/issue/jam", test_issue_jam, fixture_set_up);
   ADD ("/driver/issue/jam-while-dispensing", test_issue_jam_while_dispensing, fixture_set_up);
