@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 
 #include "lingka-common.h"
+#include "lk-json-guard.h"
 #include "lk-http.h"
 #include "lk-log.h"
 #include "lk-routes.h"
@@ -104,6 +105,11 @@ upload_in_thread (ImportJob *job)
   g_autoptr(JsonBuilder) builder = NULL;
   gint64 batch_id;
 
+  if (!lk_json_depth_ok (g_bytes_get_data (job->body, NULL), g_bytes_get_size (job->body), LK_JSON_MAX_DEPTH))
+    {
+      job_refuse (job, SOUP_STATUS_BAD_REQUEST, "invalid_json", _("The rows are nested too deeply"), NULL, NULL);
+      return;
+    }
   rows = lk_import_frame_parse (job->body, &error);
   if (rows == NULL)
     {

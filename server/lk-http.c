@@ -10,6 +10,7 @@
 #include <glib/gi18n.h>
 
 #include "lingka-common.h"
+#include "lk-json-guard.h"
 #include "lk-http.h"
 #include "lk-log.h"
 #include "lk-server.h"
@@ -215,6 +216,12 @@ lk_http_read_json_object (SoupServerMessage  *msg,
     {
       lk_http_set_error (error, SOUP_STATUS_BAD_REQUEST, "invalid_json", NULL,
                          _("NUL characters are not allowed"));
+      return NULL;
+    }
+  if (!lk_json_depth_ok (data, len, LK_JSON_MAX_DEPTH))
+    {
+      lk_http_set_error (error, SOUP_STATUS_BAD_REQUEST, "invalid_json", NULL,
+                         _("The body is nested too deeply"));
       return NULL;
     }
   parser = json_parser_new_immutable ();

@@ -10,6 +10,7 @@
 #include <json-glib/json-glib.h>
 
 #include "lingka-common.h"
+#include "lk-json-guard.h"
 #include "lk-payment.h"
 
 G_DEFINE_INTERFACE (LkPaymentProvider, lk_payment_provider, G_TYPE_OBJECT)
@@ -121,6 +122,7 @@ sandbox_verify_notice (LkPaymentProvider  *provider,
   const char *data = g_bytes_get_data (body, &len);
 
   if (data == NULL || len == 0 || len > 4096 || !g_utf8_validate_len (data, len, NULL)
+      || !lk_json_depth_ok (data, len, LK_JSON_MAX_DEPTH)
       || !json_parser_load_from_data (parser, data, len, NULL)
       || !JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
     {

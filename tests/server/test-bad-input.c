@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "lingka-common.h"
+#include "lk-json-guard.h"
 #include "lk-test-server.h"
 
 typedef enum
@@ -142,6 +143,26 @@ deep_json (Fixture *f)
 }
 
 static GBytes *
+bracket_bomb (Fixture *f)
+{
+  gsize len = 200000;
+  char *text = g_malloc (len);
+
+  memset (text, '[', len);
+  return g_bytes_new_take (text, len);
+}
+
+static GBytes *
+frame_bracket_bomb (Fixture *f)
+{
+  g_autofree char *payload = g_malloc (300001);
+
+  memset (payload, '[', 300000);
+  payload[300000] = '\0';
+  return text_frame ("LKIMPORT/1 1", payload, NULL);
+}
+
+static GBytes *
 forged_notice (Fixture *f)
 {
   char *text = g_strdup_printf ("{\"order_no\":\"LK1\",\"amount_fen\":2000,\"txn\":\"T\",\"status\":\"paid\","
@@ -197,7 +218,10 @@ static const Case cases[] = {
   { "login-invalid-utf8", "POST", "/api/v1/auth/login", AUTH_NONE, JSON, NULL, invalid_utf8_json, NULL, NULL, 400, "invalid_json", NULL },
   { "login-array", "POST", "/api/v1/auth/login", AUTH_NONE, JSON, "[\"op\", \"pw\"]", NULL, NULL, NULL, 400, "invalid_json", NULL },
   { "login-password-number", "POST", "/api/v1/auth/login", AUTH_NONE, JSON, "{\"username\": \"teacher\", \"password\": 12345678}", NULL, NULL, NULL, 422, "invalid_field", "password" },
-  { "login-deep-nesting", "POST", "/api/v1/auth/login", AUTH_NONE, JSON, NULL, deep_json, NULL, NULL, 422, "invalid_field", "username" },
+  { "login-deep-nesting", "POST", "/api/v1/auth/login", AUTH_NONE, JSON, NULL, deep_json, NULL, NULL, 400, "invalid_json", NULL },
+  { "login-bracket-bomb", "POST", "/api/v1/auth/login", AUTH_NONE, JSON, NULL, bracket_bomb, NULL, NULL, 400, "invalid_json", NULL },
+  { "apply-bracket-bomb", "POST", "/api/v1/applications", AUTH_NONE, JSON, NULL, bracket_bomb, NULL, NULL, 400, "invalid_json", NULL },
+  { "frame-bracket-bomb", "POST", "/api/v1/imports", AUTH_TEACHER, FRAME, NULL, frame_bracket_bomb, NULL, NULL, 400, "invalid_json", NULL },
   { "login-text-plain", "POST", "/api/v1/auth/login", AUTH_NONE, "text/plain", "{}", NULL, NULL, NULL, 415, "unsupported_media_type", NULL },
   { "login-empty-body", "POST", "/api/v1/auth/login", AUTH_NONE, JSON, NULL, empty_body, NULL, NULL, 400, "invalid_json", NULL },
   /* applications */
@@ -498,6 +522,20 @@ test_oversize_raw (Fixture       *f,
   g_assert_cmpstr (before, ==, after);
 }
 
+static void
+test_depth_guard (void)
+{
+  const char *ok[] = { "{}", "[[[]]]", "{\"a\": \"[[[[[[[[\"}", "\"\\\"[[[[\"", "]]]]" };
+  g_autofree char *deep = g_strnfill (LK_JSON_MAX_DEPTH + 1, '[');
+  g_autofree char *limit = g_strnfill (LK_JSON_MAX_DEPTH, '{');
+
+  for (guint i = 0; i < G_N_ELEMENTS (ok); i++)
+    g_assert_true (lk_json_depth_ok (ok[i], strlen (ok[i]), 3));
+  g_assert_true (lk_json_depth_ok (limit, strlen (limit), LK_JSON_MAX_DEPTH));
+  g_assert_false (lk_json_depth_ok (deep, strlen (deep), LK_JSON_MAX_DEPTH));
+  g_assert_false (lk_json_depth_ok ("[{[{", 4, 3));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -505,6 +543,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   lk_i18n_init ("en");
 
+  g_test_add_func ("/server/bad-input/depth-guard", test_depth_guard);
   g_test_add ("/server/bad-input/table", Fixture, NULL, fixture_set_up, test_table, fixture_tear_down);
   g_test_add ("/server/bad-input/oversize-raw", Fixture, NULL, fixture_set_up, test_oversize_raw,
               fixture_tear_down);
