@@ -318,7 +318,7 @@ lk_claims_kiosk_connected (LkClaims            *self,
   if (!lk_store_kiosk_touch (lk_server_get_store (self->server), kiosk->id, now_seconds (), &error))
     g_message ("Kiosk %s: last seen not stored: %s", kiosk->sn, error->message);
 
-  g_message ("Kiosk %s connected (%u connection%s)", kiosk->sn, count, count == 1 ? "" : "s");
+  g_info ("Kiosk %s connected (%u connection%s)", kiosk->sn, count, count == 1 ? "" : "s");
   if (count == 1)
     publish_kiosk_event (self, LK_EVENT_KIOSK_ONLINE, kiosk, NULL, NULL);
 }
@@ -341,7 +341,7 @@ lk_claims_kiosk_disconnected (LkClaims            *self,
   if (!lk_store_kiosk_touch (lk_server_get_store (self->server), kiosk->id, now_seconds (), &error))
     g_message ("Kiosk %s: last seen not stored: %s", kiosk->sn, error->message);
 
-  g_message ("Kiosk %s disconnected", kiosk->sn);
+  g_info ("Kiosk %s disconnected", kiosk->sn);
   if (count <= 1)
     publish_kiosk_event (self, LK_EVENT_KIOSK_OFFLINE, kiosk, NULL, NULL);
 }
@@ -448,7 +448,8 @@ lk_claims_request (LkClaims            *self,
       switch (result.outcome)
         {
         case LK_CLAIM_AUTHORIZED:
-          g_message ("Claim %" G_GINT64_FORMAT " authorized to kiosk %s", result.claim_id, kiosk->sn);
+          /* The claims table is the record; the log line is for tracing. */
+          g_info ("Claim %" G_GINT64_FORMAT " authorized to kiosk %s", result.claim_id, kiosk->sn);
           publish_code_removed (self, result.school_id, result.code_id);
           break;
         case LK_CLAIM_INVALID:
@@ -534,7 +535,7 @@ lk_claims_fail (LkClaims            *self,
 
   if (!result.replayed && result.code_reopened)
     {
-      g_message ("Claim %" G_GINT64_FORMAT " failed at kiosk %s (%s): code open again",
+      g_info ("Claim %" G_GINT64_FORMAT " failed at kiosk %s (%s): code open again",
                  claim_id, kiosk->sn, reason);
       publish_code_added (self, result.school_id, result.code_id);
     }

@@ -7,7 +7,7 @@
  * server the answer is a fixed claim.rejected, and the loop simply asks again.
  *
  * --idle M first opens M idle WebSockets (kiosks and application event sockets, from
- * --idle-file) on a thread of their own, at most 8 handshakes at a time (MEASURED.md,
+ * --idle-file) on worker threads of their own, at most 8 handshakes at a time (MEASURED.md,
  * pitfall 5), and keeps them alive with application pings while the active kiosks run.
  *
  * Loopback only, bounded in connections and time.
@@ -79,15 +79,14 @@ struct _Bench
   guint64       errors;
   guint64       closed_early;
 
-  /* idle connections: owned by the idle thread */
+  /* idle connections: each owned by its worker thread */
   GPtrArray    *idles;
+  GPtrArray    *idle_workers;
   GMutex        idle_mutex;
   GCond         idle_cond;
-  gboolean      idle_ready;
+  guint         idle_workers_done;
   guint         idle_connected;
   guint         idle_failed;
-  GMainContext *idle_context;
-  GMainLoop    *idle_loop;
 };
 
 static char *opt_url = NULL;
@@ -310,60 +309,49 @@ connect_next_actives (Bench *bench)
     }
 }
 
-/* --- idle sockets, on their own thread and context --- */
+/* --- idle sockets, on worker threads of their own --- */
+
+/* The client has pitfall 2 too: thousands of sockets on one context make every handshake and
+ * every ping slow. The idle sockets are spread over IDLE_WORKERS threads, each with its own
+ * context and session, one handshake in flight each (MAX_HANDSHAKES in all). */
+#define IDLE_WORKERS MAX_HANDSHAKES
 
 typedef struct
 {
-  Bench       *bench;
-  SoupSession *session;
-  guint        next;
-  guint        in_flight;
-  guint        ping_cursor;
-  guint64      ping_seq;
-} IdleState;
+  Bench        *bench;
+  GPtrArray    *idles;        /* this worker's slice (borrowed Idle) */
+  GMainContext *context;
+  GMainLoop    *loop;
+  SoupSession  *session;
+  GThread      *thread;
+  guint         next;
+  guint         in_flight;
+  guint         ping_cursor;
+  guint64       ping_seq;
+  gboolean      done;
+} IdleWorker;
 
-static void idle_connect_next (IdleState *state);
+static void idle_connect_next (IdleWorker *worker);
 
 static void
-idle_signal_progress (Bench *bench,
-                      gboolean all_done)
+idle_worker_done (IdleWorker *worker)
 {
+  Bench *bench = worker->bench;
+
   g_mutex_lock (&bench->idle_mutex);
-  if (all_done)
-    bench->idle_ready = TRUE;
+  if (!worker->done)
+    {
+      worker->done = TRUE;
+      bench->idle_workers_done++;
+    }
   g_cond_broadcast (&bench->idle_cond);
   g_mutex_unlock (&bench->idle_mutex);
 }
 
-static void
-on_idle_message_cb (SoupWebsocketConnection *connection,
-                    SoupWebsocketDataType    type,
-                    GBytes                  *message,
-                    gpointer                 data)
-{
-  gsize len;
-  const char *text = g_bytes_get_data (message, &len);
-
-  /* Answer the server's heartbeat; everything else (snapshots, events) is ignored. */
-  if (len < 4096 && g_strstr_len (text, len, "\"type\":\"ping\"") != NULL)
-    {
-      g_autoptr(JsonParser) parser = json_parser_new ();
-
-      if (json_parser_load_from_data (parser, text, len, NULL)
-          && JSON_NODE_HOLDS_OBJECT (json_parser_get_root (parser)))
-        {
-          JsonObject *object = json_node_get_object (json_parser_get_root (parser));
-          g_autofree char *pong = g_strdup_printf ("{\"type\":\"pong\",\"re\":\"%s\"}",
-                                                   json_object_get_string_member_with_default (object, "id", ""));
-          soup_websocket_connection_send_text (connection, pong);
-        }
-    }
-}
-
 typedef struct
 {
-  IdleState *state;
-  Idle      *idle;
+  IdleWorker *worker;
+  Idle       *idle;
 } IdleConnect;
 
 static void
@@ -372,13 +360,13 @@ on_idle_connected_cb (GObject      *source,
                       gpointer      data)
 {
   g_autofree IdleConnect *ic = data;
-  IdleState *state = ic->state;
-  Bench *bench = state->bench;
+  IdleWorker *worker = ic->worker;
+  Bench *bench = worker->bench;
   g_autoptr(GError) error = NULL;
   SoupWebsocketConnection *connection;
 
   connection = soup_session_websocket_connect_finish (SOUP_SESSION (source), result, &error);
-  state->in_flight--;
+  worker->in_flight--;
   g_mutex_lock (&bench->idle_mutex);
   if (connection == NULL)
     {
@@ -388,22 +376,23 @@ on_idle_connected_cb (GObject      *source,
     }
   else
     {
+      /* Messages (snapshots, events, the server's pings) are not read into anything: the
+       * worker's own pings keep the server's deadline. */
       ic->idle->connection = connection;
-      g_signal_connect (connection, "message", G_CALLBACK (on_idle_message_cb), NULL);
       bench->idle_connected++;
     }
   g_mutex_unlock (&bench->idle_mutex);
-  idle_connect_next (state);
+  idle_connect_next (worker);
 }
 
 static void
-idle_connect_next (IdleState *state)
+idle_connect_next (IdleWorker *worker)
 {
-  Bench *bench = state->bench;
+  Bench *bench = worker->bench;
 
-  while (state->in_flight < MAX_HANDSHAKES && state->next < (guint) opt_idle)
+  while (worker->in_flight < 1 && worker->next < worker->idles->len)
     {
-      Idle *idle = g_ptr_array_index (bench->idles, state->next++);
+      Idle *idle = g_ptr_array_index (worker->idles, worker->next++);
       g_autofree char *url = NULL;
       g_autofree char *auth = NULL;
       g_autoptr(SoupMessage) msg = NULL;
@@ -421,36 +410,35 @@ idle_connect_next (IdleState *state)
         }
       msg = soup_message_new ("GET", url);
       soup_message_headers_replace (soup_message_get_request_headers (msg), "Authorization", auth);
-      ic->state = state;
+      ic->worker = worker;
       ic->idle = idle;
-      state->in_flight++;
-      soup_session_websocket_connect_async (state->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
+      worker->in_flight++;
+      soup_session_websocket_connect_async (worker->session, msg, NULL, NULL, G_PRIORITY_DEFAULT,
                                             NULL, on_idle_connected_cb, ic);
     }
 
-  if (state->in_flight == 0 && state->next >= (guint) opt_idle)
-    idle_signal_progress (bench, TRUE);
+  if (worker->in_flight == 0 && worker->next >= worker->idles->len)
+    idle_worker_done (worker);
 }
 
 /* Every second, ping the next slice so that each socket is pinged every PING_PERIOD_S. */
 static gboolean
 on_idle_ping_cb (gpointer data)
 {
-  IdleState *state = data;
-  Bench *bench = state->bench;
-  guint n = bench->idles->len;
+  IdleWorker *worker = data;
+  guint n = worker->idles->len;
   guint slice = (n + PING_PERIOD_S - 1) / PING_PERIOD_S;
 
   for (guint i = 0; i < slice && n > 0; i++)
     {
-      Idle *idle = g_ptr_array_index (bench->idles, state->ping_cursor);
+      Idle *idle = g_ptr_array_index (worker->idles, worker->ping_cursor);
 
-      state->ping_cursor = (state->ping_cursor + 1) % n;
+      worker->ping_cursor = (worker->ping_cursor + 1) % n;
       if (idle->connection != NULL
           && soup_websocket_connection_get_state (idle->connection) == SOUP_WEBSOCKET_STATE_OPEN)
         {
           g_autofree char *ping = g_strdup_printf ("{\"type\":\"ping\",\"id\":\"i%" G_GUINT64_FORMAT "\"}",
-                                                   ++state->ping_seq);
+                                                   ++worker->ping_seq);
           soup_websocket_connection_send_text (idle->connection, ping);
         }
     }
@@ -460,25 +448,24 @@ on_idle_ping_cb (gpointer data)
 static gpointer
 idle_thread (gpointer data)
 {
-  Bench *bench = data;
-  IdleState state = { .bench = bench };
+  IdleWorker *worker = data;
   g_autoptr(GSource) ping = NULL;
 
-  g_main_context_push_thread_default (bench->idle_context);
-  state.session = soup_session_new_with_options ("max-conns", 64, "max-conns-per-host", 64,
-                                                 "timeout", 30, NULL);
-  idle_connect_next (&state);
+  g_main_context_push_thread_default (worker->context);
+  worker->session = soup_session_new_with_options ("max-conns", 16, "max-conns-per-host", 16,
+                                                   "timeout", 30, NULL);
+  idle_connect_next (worker);
 
   ping = g_timeout_source_new_seconds (1);
-  g_source_set_callback (ping, on_idle_ping_cb, &state, NULL);
-  g_source_attach (ping, bench->idle_context);
+  g_source_set_callback (ping, on_idle_ping_cb, worker, NULL);
+  g_source_attach (ping, worker->context);
 
-  g_main_loop_run (bench->idle_loop);
+  g_main_loop_run (worker->loop);
 
   g_source_destroy (ping);
-  for (guint i = 0; i < bench->idles->len; i++)
+  for (guint i = 0; i < worker->idles->len; i++)
     {
-      Idle *idle = g_ptr_array_index (bench->idles, i);
+      Idle *idle = g_ptr_array_index (worker->idles, i);
 
       if (idle->connection != NULL)
         {
@@ -486,8 +473,8 @@ idle_thread (gpointer data)
           g_clear_object (&idle->connection);
         }
     }
-  g_clear_object (&state.session);
-  g_main_context_pop_thread_default (bench->idle_context);
+  g_clear_object (&worker->session);
+  g_main_context_pop_thread_default (worker->context);
   return NULL;
 }
 
@@ -587,7 +574,6 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) kiosk_rows = NULL;
   g_autoptr(GPtrArray) idle_rows = NULL;
-  GThread *thread = NULL;
   Bench bench = { 0 };
   gboolean all_connected = FALSE;
   gint64 deadline;
@@ -681,13 +667,29 @@ main (int   argc,
           g_ptr_array_add (bench.idles, idle);
         }
 
-      bench.idle_context = g_main_context_new ();
-      bench.idle_loop = g_main_loop_new (bench.idle_context, FALSE);
+      bench.idle_workers = g_ptr_array_new ();
+      for (guint w = 0; w < IDLE_WORKERS; w++)
+        {
+          IdleWorker *worker = g_new0 (IdleWorker, 1);
+
+          worker->bench = &bench;
+          worker->idles = g_ptr_array_new ();
+          for (guint i = w; i < bench.idles->len; i += IDLE_WORKERS)
+            g_ptr_array_add (worker->idles, g_ptr_array_index (bench.idles, i));
+          worker->context = g_main_context_new ();
+          worker->loop = g_main_loop_new (worker->context, FALSE);
+          g_ptr_array_add (bench.idle_workers, worker);
+        }
       deadline = g_get_monotonic_time () + 180 * G_USEC_PER_SEC;
-      thread = g_thread_new ("idle", idle_thread, &bench);
+      for (guint w = 0; w < IDLE_WORKERS; w++)
+        {
+          IdleWorker *worker = g_ptr_array_index (bench.idle_workers, w);
+
+          worker->thread = g_thread_new ("idle", idle_thread, worker);
+        }
 
       g_mutex_lock (&bench.idle_mutex);
-      while (!bench.idle_ready)
+      while (bench.idle_workers_done < IDLE_WORKERS)
         if (!g_cond_wait_until (&bench.idle_cond, &bench.idle_mutex, deadline))
           break;
       g_print ("idle: %u of %d connected (%u failed)\n", bench.idle_connected, opt_idle,
@@ -768,10 +770,12 @@ main (int   argc,
       if (active->connection != NULL)
         soup_websocket_connection_close (active->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, NULL);
     }
-  if (thread != NULL)
+  for (guint w = 0; bench.idle_workers != NULL && w < bench.idle_workers->len; w++)
     {
-      g_main_context_invoke (bench.idle_context, quit_idle_loop_cb, bench.idle_loop);
-      g_thread_join (thread);
+      IdleWorker *worker = g_ptr_array_index (bench.idle_workers, w);
+
+      g_main_context_invoke (worker->context, quit_idle_loop_cb, worker->loop);
+      g_thread_join (worker->thread);
     }
 
   return bench.closed_early == 0 && bench.errors == 0 ? 0 : 1;
