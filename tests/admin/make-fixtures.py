@@ -340,3 +340,37 @@ expect('quoted', [
     [1, '浙江省', '杭州市,学军小学', '沈佳怡', '五年级\n(1)班', '0020180001', None],
     [2, '浙江省', '杭州市学军小学', '韩"小"雪', '五年级(1)班', '20180002', None],
 ])
+
+# --- .xls (Excel 97-2003), written by xlwt when it is installed (python3-xlwt) ----------------
+try:
+    import xlwt
+except ImportError:
+    xlwt = None
+
+if xlwt is not None:
+    book = xlwt.Workbook(encoding='utf-8')
+    notes = book.add_sheet('说明')
+    notes.write(0, 0, '学生名单见第二个工作表')
+    sheet = book.add_sheet('名单')
+    text = xlwt.easyxf(num_format_str='@')
+    for c, h in enumerate(['学生姓名', '序号', '学校所在省份', '学校名称', '学生班级', '学生学号', 'IC卡号']):
+        sheet.write(0, c, h)
+    xls_rows = [
+        ['陆小凤', 1, '福建省', '厦门市演武小学', '三年级(1)班', 2023001, None],
+        ['花满楼', 2, '福建省', '厦门市演武小学', '三年级(1)班', '0020230002', 'DEADBEEF'],
+        ['\u3000司空摘星 ', 3.0, ' 福建省', '厦门市演武小学', '三年级（２）班', 2023003.0, ''],
+    ]
+    for r, row in enumerate(xls_rows, start=2):  # a blank row 1 between header and data
+        for c, value in enumerate(row):
+            if value is None:
+                continue
+            if c in (5, 6) and isinstance(value, str):
+                sheet.write(r, c, value, text)
+            else:
+                sheet.write(r, c, value)
+    book.save(path('xls-basic.xls'))
+    expect('xls-basic', [
+        [1, '福建省', '厦门市演武小学', '陆小凤', '三年级(1)班', '2023001', None],
+        [2, '福建省', '厦门市演武小学', '花满楼', '三年级(1)班', '0020230002', 'DEADBEEF'],
+        [3, '福建省', '厦门市演武小学', '司空摘星', '三年级(2)班', '2023003', None],
+    ])

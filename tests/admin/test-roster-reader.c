@@ -121,6 +121,20 @@ test_fixture_cb (gconstpointer data)
   g_autoptr(GPtrArray) rows = NULL;
   g_autoptr(GPtrArray) errors = NULL;
 
+  /* .xls files need python3-xlwt; without it that case is skipped, not failed */
+  if (g_str_equal (extension, ".xls"))
+    {
+      g_autofree char *xls = lk_test_fixture (fixture);
+
+      if (xls == NULL)
+        return;
+      if (!g_file_test (xls, G_FILE_TEST_EXISTS))
+        {
+          g_test_skip ("python3-xlwt is not installed");
+          return;
+        }
+    }
+
   rows = read_fixture (base, extension, &errors);
   if (rows == NULL)
     return;
@@ -566,6 +580,7 @@ main (int   argc,
     "opx-basic.xlsx", "opx-leading-zeros.xlsx", "opx-blank-rows.xlsx", "opx-extra-sheets.xlsx",
     "opx-extra-columns.xlsx", "opx-column-order.xlsx", "opx-whitespace.xlsx", "opx-no-seq.xlsx",
     "opx-1000.xlsx", "xl-excel.xlsx", "utf8-bom.csv", "gb18030.csv", "quoted.csv",
+    "xls-basic.xls",
   };
   int ret;
 
