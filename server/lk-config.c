@@ -340,34 +340,176 @@ lk_config_parse_args (LkConfig    *self,
   return TRUE;
 }
 
-LkConfigAction lk_config_get_action (LkConfig *self) { return self->action; }
-const char *lk_config_get_action_argument (LkConfig *self) { return self->action_argument; }
-gint64 lk_config_get_school_id (LkConfig *self) { return self->school_id; }
-const char *lk_config_get_listen (LkConfig *self) { return self->listen; }
-guint lk_config_get_port (LkConfig *self) { return self->port; }
-const char *lk_config_get_data_dir (LkConfig *self) { return self->data_dir; }
-guint lk_config_get_threads (LkConfig *self) { return self->threads; }
-const char *lk_config_get_tls_cert (LkConfig *self) { return self->tls_cert; }
-const char *lk_config_get_tls_key (LkConfig *self) { return self->tls_key; }
-gint64 lk_config_get_fee_fen (LkConfig *self) { return self->fee_fen; }
-gboolean lk_config_get_sandbox (LkConfig *self) { return self->sandbox; }
-const char *lk_config_get_synchronous (LkConfig *self) { return self->synchronous; }
-const char *lk_config_get_digest_alg (LkConfig *self) { return self->digest_alg; }
-guint lk_config_get_digest_iterations (LkConfig *self) { return self->digest_iterations; }
-guint lk_config_get_password_iterations (LkConfig *self) { return self->password_iterations; }
-const char *lk_config_get_sms_provider (LkConfig *self) { return self->sms_provider; }
-const char * const *lk_config_get_payment_providers (LkConfig *self) { return (const char * const *) self->payment_providers; }
-guint lk_config_get_verify_burst (LkConfig *self) { return self->verify_burst; }
-gdouble lk_config_get_verify_refill_s (LkConfig *self) { return self->verify_refill_s; }
-guint lk_config_get_sms_retry_s (LkConfig *self) { return self->sms_retry_s; }
+LkConfigAction
+lk_config_get_action (LkConfig *self)
+{
+  return self->action;
+}
 
-void lk_config_set_listen (LkConfig *self, const char *listen) { replace_string (&self->listen, listen); }
-void lk_config_set_port (LkConfig *self, guint port) { self->port = port; }
-void lk_config_set_data_dir (LkConfig *self, const char *data_dir) { replace_string (&self->data_dir, data_dir); }
-void lk_config_set_threads (LkConfig *self, guint threads) { self->threads = MAX (threads, 1); }
-void lk_config_set_sandbox (LkConfig *self, gboolean sandbox) { self->sandbox = sandbox; }
-void lk_config_set_password_iterations (LkConfig *self, guint iterations) { self->password_iterations = iterations; }
-void lk_config_set_sms_retry_s (LkConfig *self, guint seconds) { self->sms_retry_s = MAX (seconds, 1); }
+const char *
+lk_config_get_action_argument (LkConfig *self)
+{
+  return self->action_argument;
+}
+
+gint64
+lk_config_get_school_id (LkConfig *self)
+{
+  return self->school_id;
+}
+
+const char *
+lk_config_get_listen (LkConfig *self)
+{
+  return self->listen;
+}
+
+guint
+lk_config_get_port (LkConfig *self)
+{
+  return self->port;
+}
+
+const char *
+lk_config_get_data_dir (LkConfig *self)
+{
+  return self->data_dir;
+}
+
+guint
+lk_config_get_threads (LkConfig *self)
+{
+  return self->threads;
+}
+
+const char *
+lk_config_get_tls_cert (LkConfig *self)
+{
+  return self->tls_cert;
+}
+
+const char *
+lk_config_get_tls_key (LkConfig *self)
+{
+  return self->tls_key;
+}
+
+gint64
+lk_config_get_fee_fen (LkConfig *self)
+{
+  return self->fee_fen;
+}
+
+gboolean
+lk_config_get_sandbox (LkConfig *self)
+{
+  return self->sandbox;
+}
+
+const char *
+lk_config_get_synchronous (LkConfig *self)
+{
+  return self->synchronous;
+}
+
+const char *
+lk_config_get_digest_alg (LkConfig *self)
+{
+  return self->digest_alg;
+}
+
+guint
+lk_config_get_digest_iterations (LkConfig *self)
+{
+  return self->digest_iterations;
+}
+
+guint
+lk_config_get_password_iterations (LkConfig *self)
+{
+  return self->password_iterations;
+}
+
+const char *
+lk_config_get_sms_provider (LkConfig *self)
+{
+  return self->sms_provider;
+}
+
+const char * const *
+lk_config_get_payment_providers (LkConfig *self)
+{
+  return (const char * const *) self->payment_providers;
+}
+
+guint
+lk_config_get_verify_burst (LkConfig *self)
+{
+  return self->verify_burst;
+}
+
+gdouble
+lk_config_get_verify_refill_s (LkConfig *self)
+{
+  return self->verify_refill_s;
+}
+
+guint
+lk_config_get_sms_retry_s (LkConfig *self)
+{
+  return self->sms_retry_s;
+}
+
+
+void
+lk_config_set_listen (LkConfig   *self,
+                      const char *listen)
+{
+  replace_string (&self->listen, listen);
+}
+
+void
+lk_config_set_port (LkConfig *self,
+                    guint     port)
+{
+  self->port = port;
+}
+
+void
+lk_config_set_data_dir (LkConfig   *self,
+                        const char *data_dir)
+{
+  replace_string (&self->data_dir, data_dir);
+}
+
+void
+lk_config_set_threads (LkConfig *self,
+                       guint     threads)
+{
+  self->threads = MAX (threads, 1);
+}
+
+void
+lk_config_set_sandbox (LkConfig *self,
+                       gboolean  sandbox)
+{
+  self->sandbox = sandbox;
+}
+
+void
+lk_config_set_password_iterations (LkConfig *self,
+                                   guint     iterations)
+{
+  self->password_iterations = iterations;
+}
+
+void
+lk_config_set_sms_retry_s (LkConfig *self,
+                           guint     seconds)
+{
+  self->sms_retry_s = MAX (seconds, 1);
+}
+
 
 void
 lk_config_set_tls (LkConfig   *self,
