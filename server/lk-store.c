@@ -530,6 +530,9 @@ lk_store_backup (LkStore     *self,
       return FALSE;
     }
 
+  /* It holds minors' records: readable by the owner only. */
+  g_chmod (part, 0600);
+
   /* One read transaction on the source for the whole copy: every step sees the same snapshot,
    * so writers (WAL) go on and the copy never restarts. */
   if (!exec_sql (src, "BEGIN; SELECT count(*) FROM sqlite_master;", error))

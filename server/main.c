@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include <glib-unix.h>
 #include <glib/gi18n.h>
@@ -206,6 +207,8 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   gboolean ok = FALSE;
 
+  /* The database, its WAL and backups hold minors' records. */
+  umask (0077);
   lk_i18n_init (NULL);
   g_set_prgname ("lingka-server");
 

@@ -233,6 +233,12 @@ test_backup_while_serving (void)
   g_thread_join (thread);
   g_assert_cmpuint (writer.writes, >, 0);
 
+  {
+    GStatBuf st;
+
+    g_assert_cmpint (g_stat (during, &st), ==, 0);
+    g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  }
   copy = lk_store_new_read_only (during, &error);
   g_assert_no_error (error);
   copied = lk_store_debug_count (copy, "students", NULL);
