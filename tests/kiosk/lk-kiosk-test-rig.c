@@ -44,7 +44,7 @@ lk_kiosk_rig_new (const char *server_url,
     rig->dir = g_strdup (dir);
   else
     {
-      rig->dir = g_dir_make_tmp ("lk-kiosk-rig-XXXXXX", &error);
+      rig->dir = g_dir_make_tmp (NULL, &error);
       g_assert_no_error (error);
     }
 

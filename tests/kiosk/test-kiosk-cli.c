@@ -122,7 +122,7 @@ test_service_mode (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(LkDispenserSim) sim = NULL;
   g_autoptr(GSubprocess) proc = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("lk-kiosk-cli-XXXXXX", NULL);
+  g_autofree char *dir = g_dir_make_tmp (NULL, NULL);
   g_autofree char *config = NULL;
   g_autofree char *out = NULL;
   g_autofree char *err = NULL;

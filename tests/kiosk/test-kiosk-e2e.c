@@ -247,7 +247,7 @@ test_crash (Fixture       *f,
   g_autoptr(GError) error = NULL;
   g_autoptr(LkKioskRig) restarted = NULL;
   g_autoptr(LkKioskRig) other = NULL;
-  g_autofree char *dir = g_dir_make_tmp ("lk-kiosk-e2e-crash-XXXXXX", &error);
+  g_autofree char *dir = g_dir_make_tmp (NULL, &error);
   g_autofree char *status = NULL;
   g_autofree char *card_no = NULL;
 

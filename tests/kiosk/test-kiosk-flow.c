@@ -479,7 +479,7 @@ test_crash_recovery (Fixture       *f,
   guint code_id;
 
   code_id = add_code (f, "3141592", &code);
-  dir = g_dir_make_tmp ("lk-kiosk-crash-XXXXXX", &error);
+  dir = g_dir_make_tmp (NULL, &error);
   g_assert_no_error (error);
 
   /* The card moves; the power goes. */

@@ -23,7 +23,7 @@ fixture_setup (Fixture       *f,
 {
   g_autoptr(GError) error = NULL;
 
-  f->dir = g_dir_make_tmp ("lk-kiosk-store-XXXXXX", &error);
+  f->dir = g_dir_make_tmp (NULL, &error);
   g_assert_no_error (error);
   f->path = g_build_filename (f->dir, "sub", "kiosk.db", NULL);
   f->store = lk_kiosk_store_open (f->path, &error);
