@@ -821,6 +821,36 @@ on_link_connected_cb (LkKioskLink *link,
     update_service_text (self);
 }
 
+static void
+on_recover_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(LkKioskFlow) self = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *card_no = NULL;
+  gboolean captured = FALSE;
+
+  self->polling = FALSE;
+  if (!lk_dispenser_recover_finish (LK_DISPENSER (source), result, &captured, &card_no, &error))
+    {
+      if (g_cancellable_is_cancelled (self->cancellable))
+        return;
+      /* A jam waits for a technician; the status poll keeps the kiosk out of service. */
+      if (g_error_matches (error, LK_DISPENSER_ERROR, LK_DISPENSER_ERROR_JAM))
+        g_message ("flow: dispenser recovery: %s", error->message);
+      else
+        g_warning ("flow: dispenser recovery: %s", error->message);
+    }
+  else if (captured)
+    {
+      g_message ("flow: a card left in the dispenser (%s) went to the reject box",
+                 card_no ? card_no : "no UID read");
+      log_fault (self, "recovered_card");
+    }
+  lk_kiosk_flow_poll_status (self);
+}
+
 /* GObject */
 
 static void
@@ -1040,7 +1070,18 @@ lk_kiosk_flow_start (LkKioskFlow *self)
     g_message ("flow: %u claim(s) from before the restart will be reported", recovered);
 
   lk_kiosk_link_start (self->link);
-  lk_kiosk_flow_poll_status (self);
+
+  /* Then the dispenser: stale error bits cleared, and a card that a crash left in the
+   * channel captured, so that it can never reach the next student. Until that is done the
+   * kiosk stays out of service. */
+  if (ensure_dispenser (self))
+    {
+      self->polling = TRUE;
+      lk_dispenser_recover_async (self->dispenser, self->cancellable, on_recover_cb,
+                                  g_object_ref (self));
+    }
+  else
+    lk_kiosk_flow_poll_status (self);
 }
 
 void
