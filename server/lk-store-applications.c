@@ -73,16 +73,16 @@ select_id (LkStore     *self,
   return -1;
 }
 
-gboolean
-lk_store_application_verify (LkStore     *self,
-                             const char  *province,
-                             const char  *school,
-                             const char  *klass,
-                             const char  *name,
-                             const char  *student_no,
-                             gint64      *student_id,
-                             const char **field,
-                             GError     **error)
+static gboolean
+verify_in_tx (LkStore     *self,
+              const char  *province,
+              const char  *school,
+              const char  *klass,
+              const char  *name,
+              const char  *student_no,
+              gint64      *student_id,
+              const char **field,
+              GError     **error)
 {
   gint64 province_id, school_id, found;
   g_autoptr(LkStmt) stmt = NULL;
@@ -153,6 +153,28 @@ lk_store_application_verify (LkStore     *self,
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+lk_store_application_verify (LkStore     *self,
+                             const char  *province,
+                             const char  *school,
+                             const char  *klass,
+                             const char  *name,
+                             const char  *student_no,
+                             gint64      *student_id,
+                             const char **field,
+                             GError     **error)
+{
+  gboolean ok;
+
+  /* One read transaction for the four lookups: one snapshot, one round of locks. */
+  *field = NULL;
+  if (!lk_store_begin (self, error))
+    return FALSE;
+  ok = verify_in_tx (self, province, school, klass, name, student_no, student_id, field, error);
+  lk_store_rollback (self);
+  return ok;
 }
 
 gboolean
