@@ -812,7 +812,12 @@ test_kiosks (Fixture       *fx,
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (entry, "faults")), ==, 1);
   screenshot (fx, "kiosks");
 
+  /* The kiosk goes away: a toast, and the page shows it offline, with its fault still red. */
   kiosk_close (&kiosk);
+  WAIT_FOR (g_strcmp0 (lk_admin_window_get_last_toast (fx->window), "自助机 K-07 已离线") == 0);
+  entry = lk_kiosks_page_get_kiosk (page, "K-07");
+  g_assert_false (json_object_get_boolean_member_with_default (entry, "online", TRUE));
+  g_assert_cmpuint (json_array_get_length (json_object_get_array_member (entry, "faults")), ==, 1);
 }
 
 static gboolean
