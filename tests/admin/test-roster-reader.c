@@ -544,6 +544,73 @@ test_async_cancel (void)
 }
 
 static void
+on_process_done_cb (GObject      *source,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  gboolean *done = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (source), result, NULL);
+  *done = TRUE;
+}
+
+/* LibreOffice, when installed: soffice --headless --convert-to xlsx from a CSV. */
+static void
+test_libreoffice (void)
+{
+  g_autofree char *soffice = g_find_program_in_path ("soffice");
+  g_autofree char *csv = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *xlsx = NULL;
+  g_autofree char *profile = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autoptr(GPtrArray) errors = NULL;
+  gboolean done = FALSE;
+  LkImportRow *row;
+
+  if (soffice == NULL)
+    {
+      g_test_skip ("LibreOffice (soffice) is not installed");
+      return;
+    }
+
+  csv = lk_test_write_file ("libreoffice.csv",
+                            "序号,学校所在省份,学校名称,学生姓名,学生班级,学生学号,IC卡号\n"
+                            "1,浙江省,杭州市文三街小学,徐宇轩,三年级(1)班,2023001,\n"
+                            "2,浙江省,杭州市文三街小学,马欣怡,三年级(1)班,2023002,A1B2C3D4\n", -1);
+  dir = g_path_get_dirname (csv);
+  profile = g_strconcat ("-env:UserInstallation=file://", dir, "/lo-profile", NULL);
+  /* 44,34,76: comma, double quote, UTF-8; the student numbers become numbers, as typed */
+  process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE,
+                              &error, soffice, profile, "--headless", "--infilter=CSV:44,34,76,1",
+                              "--convert-to", "xlsx", "--outdir", dir, csv, NULL);
+  g_assert_no_error (error);
+  g_subprocess_wait_async (process, NULL, on_process_done_cb, &done);
+  g_assert_true (lk_test_wait_for (&done, 90));
+
+  xlsx = g_build_filename (dir, "libreoffice.xlsx", NULL);
+  rows = read_path (xlsx, &errors, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (rows->len, ==, 2);
+  g_assert_cmpuint (errors->len, ==, 0);
+  row = g_ptr_array_index (rows, 0);
+  g_assert_cmpint (row->seq, ==, 1);
+  g_assert_cmpstr (row->province, ==, "浙江省");
+  g_assert_cmpstr (row->school, ==, "杭州市文三街小学");
+  g_assert_cmpstr (row->name, ==, "徐宇轩");
+  g_assert_cmpstr (row->klass, ==, "三年级(1)班");
+  g_assert_cmpstr (row->student_no, ==, "2023001");
+  g_assert_null (row->card_no);
+  row = g_ptr_array_index (rows, 1);
+  g_assert_cmpint (row->seq, ==, 2);
+  g_assert_cmpstr (row->name, ==, "马欣怡");
+  g_assert_cmpstr (row->student_no, ==, "2023002");
+  g_assert_cmpstr (row->card_no, ==, "A1B2C3D4");
+}
+
+static void
 test_format_number (void)
 {
   static const struct { const char *in, *out; } cases[] = {
@@ -598,6 +665,7 @@ main (int   argc,
   g_test_add_func ("/admin/roster/xlsx/leading-zeros", test_leading_zeros);
   g_test_add_func ("/admin/roster/xlsx/excel-layout", test_excel_layout);
   g_test_add_func ("/admin/roster/xlsx/1000-rows", test_1000_rows);
+  g_test_add_func ("/admin/roster/xlsx/libreoffice", test_libreoffice);
   for (guint i = 0; i < G_N_ELEMENTS (broken_cases); i++)
     {
       g_autofree char *test_path = g_strdup_printf ("/admin/roster/broken/%s", broken_cases[i].fixture);

@@ -124,22 +124,31 @@ lk_test_write_file (const char *name,
 }
 
 static void
-remove_dir (char **dir_path)
+remove_tree (const char *path)
 {
   g_autoptr(GDir) dir = NULL;
   const char *name;
 
-  if (*dir_path == NULL)
-    return;
-
-  dir = g_dir_open (*dir_path, 0, NULL);
+  /* a directory of files and directories made by this test (soffice adds a profile) */
+  dir = g_dir_open (path, 0, NULL);
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
     {
-      g_autofree char *path = g_build_filename (*dir_path, name, NULL);
+      g_autofree char *child = g_build_filename (path, name, NULL);
 
-      g_unlink (path);
+      if (g_file_test (child, G_FILE_TEST_IS_DIR) && !g_file_test (child, G_FILE_TEST_IS_SYMLINK))
+        remove_tree (child);
+      else
+        g_unlink (child);
     }
-  g_rmdir (*dir_path);
+  g_rmdir (path);
+}
+
+static void
+remove_dir (char **dir_path)
+{
+  if (*dir_path == NULL)
+    return;
+  remove_tree (*dir_path);
   g_clear_pointer (dir_path, g_free);
 }
 
