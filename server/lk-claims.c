@@ -408,19 +408,19 @@ lk_claims_request (LkClaims            *self,
   LkClaimResult result = { 0 };
   GError *local_error = NULL;
 
-  /* A resent id gets its stored answer before anything else, rate limits included. */
-  reply = lk_store_kiosk_reply (store, kiosk->id, msg_id, &local_error);
-  if (local_error != NULL)
-    {
-      g_propagate_error (error, local_error);
-      return NULL;
-    }
-  if (reply != NULL)
-    return g_steal_pointer (&reply);
-
   if (!lk_rate_limit_check (self->kiosk_limit, kiosk->sn)
       || !lk_rate_limit_check (self->address_limit, address_key))
     {
+      /* A resent id still gets its stored answer; only new tries wait. (The reservation
+       * below looks for a stored answer itself, inside its transaction.) */
+      reply = lk_store_kiosk_reply (store, kiosk->id, msg_id, &local_error);
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, local_error);
+          return NULL;
+        }
+      if (reply != NULL)
+        return g_steal_pointer (&reply);
       g_message ("Claim refused at kiosk %s from %s: too many wrong codes", kiosk->sn, address);
       return rejected_answer (msg_id, LK_REJECT_RATE_LIMITED);
     }

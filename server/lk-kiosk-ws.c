@@ -39,7 +39,7 @@ typedef struct
   SoupWebsocketConnection *connection;   /* our own reference until "closed" (pitfall 4) */
   struct _Heartbeat        *heartbeat;   /* this listener thread's */
   gint64                   last_heard;   /* monotonic µs */
-  gint64                   last_ping;    /* monotonic µs */
+  gint64                   last_sent;    /* monotonic µs: our last answer, pong or ping */
   guint64                  ping_seq;
   guint                    interval_s;
   guint                    deadline_s;
@@ -110,6 +110,7 @@ send_error (KioskConnection *kc,
     }
   json = lk_message_finish (builder);
   soup_websocket_connection_send_text (kc->connection, json);
+  kc->last_sent = g_get_monotonic_time ();
 }
 
 /* A string member of at most @max_chars characters, non-empty; NULL if absent or wrong. */
@@ -170,6 +171,7 @@ send_reply (KioskConnection *kc,
       return;
     }
   soup_websocket_connection_send_text (kc->connection, reply);
+  kc->last_sent = g_get_monotonic_time ();
   g_free (reply);
 }
 
@@ -367,6 +369,7 @@ on_message_cb (SoupWebsocketConnection *connection,
       json_builder_add_string_value (builder, msg_id);
       json = lk_message_finish (builder);
       soup_websocket_connection_send_text (connection, json);
+      kc->last_sent = g_get_monotonic_time ();
     }
   else
     send_error (kc, msg_id, "unknown_type", "type");
@@ -394,10 +397,12 @@ heartbeat_check (KioskConnection *kc,
       soup_websocket_connection_close (kc->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "heartbeat");
       return;
     }
-  if (now - kc->last_ping < (gint64) kc->interval_s * G_USEC_PER_SEC)
+  /* An answer sent lately serves as well as a ping: a kiosk that pings us gets pongs and
+   * needs no pings of ours on top. */
+  if (now - kc->last_sent < (gint64) kc->interval_s * G_USEC_PER_SEC)
     return;
 
-  kc->last_ping = now;
+  kc->last_sent = now;
   id = g_strdup_printf ("s%" G_GUINT64_FORMAT, ++kc->ping_seq);
   builder = lk_message_begin (LK_MSG_PING);
   json_builder_set_member_name (builder, "id");
@@ -482,7 +487,7 @@ websocket_cb (SoupServer              *soup,
   kc->kiosk = kiosk;
   kc->address = g_strdup (lk_http_client_address (msg));
   kc->connection = g_object_ref (connection);
-  kc->last_heard = kc->last_ping = g_get_monotonic_time ();
+  kc->last_heard = kc->last_sent = g_get_monotonic_time ();
   kc->interval_s = g_atomic_int_get (&heartbeat_interval_s);
   kc->deadline_s = g_atomic_int_get (&heartbeat_deadline_s);
 

@@ -304,6 +304,59 @@ test_heartbeat_deadline (void)
   lk_test_server_free (ts);
 }
 
+typedef struct
+{
+  LkTestWs *ws;
+  guint     n;
+} Pinger;
+
+static gboolean
+on_kiosk_ping_cb (gpointer user_data)
+{
+  Pinger *p = user_data;
+  g_autofree char *json = g_strdup_printf ("{\"type\": \"ping\", \"id\": \"k%u\"}", p->n++);
+
+  lk_test_ws_send (p->ws, json);
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+time_passed (gpointer user_data)
+{
+  return g_get_monotonic_time () >= *(gint64 *) user_data;
+}
+
+/* A kiosk that keeps talking stays past the deadline, and its pongs stand in for pings. */
+static void
+test_heartbeat_lively (void)
+{
+  LkTestServer *ts = lk_test_server_new (0, NULL);
+  g_autofree char *secret = lk_test_server_register_kiosk (ts, "K-01", ts->school_id);
+  g_autoptr(LkTestWs) lively = NULL;
+  Pinger pinger = { 0 };
+  gint64 until;
+  guint tick;
+
+  lk_kiosk_ws_set_heartbeat (1, 2);
+  lively = lk_test_kiosk_connect (ts, "K-01", secret);
+  g_assert_nonnull (lively->connection);
+  pinger.ws = lively;
+  tick = g_timeout_add (300, on_kiosk_ping_cb, &pinger);
+
+  /* What is tested is that nothing happens for longer than the deadline. */
+  until = g_get_monotonic_time () + 3 * G_USEC_PER_SEC;
+  lk_test_wait_until (NULL, 5000, time_passed, &until);
+  g_source_remove (tick);
+
+  g_assert_false (lively->closed);
+  g_assert_cmpuint (lk_test_ws_count (lively, LK_MSG_PONG), >=, 5);
+  g_assert_cmpuint (lk_test_ws_count (lively, LK_MSG_PING), ==, 0);
+
+  lk_kiosk_ws_set_heartbeat (LK_HEARTBEAT_INTERVAL_S, LK_HEARTBEAT_DEADLINE_S);
+  g_clear_pointer (&lively, lk_test_ws_free);
+  lk_test_server_free (ts);
+}
+
 static void
 test_release (void)
 {
@@ -478,6 +531,7 @@ main (int   argc,
   g_test_add_func ("/server/kiosk/snapshot-and-messages", test_snapshot_and_messages);
   g_test_add_func ("/server/kiosk/registration-and-list", test_registration_and_list);
   g_test_add_func ("/server/kiosk/heartbeat-deadline", test_heartbeat_deadline);
+  g_test_add_func ("/server/kiosk/heartbeat-lively", test_heartbeat_lively);
   g_test_add_func ("/server/kiosk/release", test_release);
   g_test_add_func ("/server/kiosk/wrong-codes-rate-limited", test_wrong_codes_rate_limited);
 
