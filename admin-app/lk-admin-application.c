@@ -18,6 +18,7 @@ struct _LkAdminApplication
   AdwApplication  parent_instance;
 
   GSettings      *settings;
+  gboolean        settings_missing;
 };
 
 G_DEFINE_FINAL_TYPE (LkAdminApplication, lk_admin_application, ADW_TYPE_APPLICATION)
@@ -202,9 +203,35 @@ lk_admin_application_new (void)
 GSettings *
 lk_admin_application_get_settings (LkAdminApplication *self)
 {
+  GSettingsSchemaSource *installed;
+  g_autoptr (GSettingsSchemaSource) build_tree = NULL;
+  g_autoptr (GSettingsSchema) schema = NULL;
+
   g_return_val_if_fail (LK_IS_ADMIN_APPLICATION (self), NULL);
 
-  if (self->settings == NULL)
-    self->settings = g_settings_new (ADMIN_APP_ID);
+  if (self->settings != NULL || self->settings_missing)
+    return self->settings;
+
+  /* g_settings_new() aborts when the schema is not installed: an uninstalled run (the demo,
+   * a developer's build) finds it in the build tree instead. */
+  installed = g_settings_schema_source_get_default ();
+  if (installed != NULL)
+    schema = g_settings_schema_source_lookup (installed, ADMIN_APP_ID, TRUE);
+  if (schema == NULL)
+    {
+      build_tree = g_settings_schema_source_new_from_directory (LK_ADMIN_BUILD_SCHEMA_DIR, installed,
+                                                                FALSE, NULL);
+      if (build_tree != NULL)
+        schema = g_settings_schema_source_lookup (build_tree, ADMIN_APP_ID, FALSE);
+    }
+  if (schema == NULL)
+    {
+      /* Nothing is remembered then: the login page asks for everything each time. */
+      g_message ("The GSettings schema %s is not installed; settings are not kept", ADMIN_APP_ID);
+      self->settings_missing = TRUE;
+      return NULL;
+    }
+
+  self->settings = g_settings_new_full (schema, NULL, NULL);
   return self->settings;
 }

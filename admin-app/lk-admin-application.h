@@ -13,6 +13,7 @@ G_DECLARE_FINAL_TYPE (LkAdminApplication, lk_admin_application, LK, ADMIN_APPLIC
                       AdwApplication)
 
 LkAdminApplication *lk_admin_application_new          (void);
+/* The app's settings, or NULL when the schema is installed nowhere (nothing is remembered). */
 GSettings          *lk_admin_application_get_settings (LkAdminApplication *self);
 
 G_END_DECLS

@@ -537,6 +537,9 @@ lk_admin_window_close_request (GtkWindow *window)
   LkAdminWindow *self = LK_ADMIN_WINDOW (window);
   int width, height;
 
+  if (self->settings == NULL)
+    return GTK_WINDOW_CLASS (lk_admin_window_parent_class)->close_request (window);
+
   gtk_window_get_default_size (window, &width, &height);
   g_settings_set_int (self->settings, "window-width", width);
   g_settings_set_int (self->settings, "window-height", height);
@@ -629,13 +632,18 @@ lk_admin_window_new (LkAdminApplication *app)
   g_return_val_if_fail (LK_IS_ADMIN_APPLICATION (app), NULL);
 
   self = g_object_new (LK_TYPE_ADMIN_WINDOW, "application", app, NULL);
-  self->settings = g_object_ref (lk_admin_application_get_settings (app));
-  gtk_window_set_default_size (GTK_WINDOW (self),
-                               g_settings_get_int (self->settings, "window-width"),
-                               g_settings_get_int (self->settings, "window-height"));
-  if (g_settings_get_boolean (self->settings, "window-maximized"))
-    gtk_window_maximize (GTK_WINDOW (self));
-  lk_login_page_set_settings (self->login_page, self->settings);
+  g_set_object (&self->settings, lk_admin_application_get_settings (app));
+  if (self->settings != NULL)
+    {
+      gtk_window_set_default_size (GTK_WINDOW (self),
+                                   g_settings_get_int (self->settings, "window-width"),
+                                   g_settings_get_int (self->settings, "window-height"));
+      if (g_settings_get_boolean (self->settings, "window-maximized"))
+        gtk_window_maximize (GTK_WINDOW (self));
+      lk_login_page_set_settings (self->login_page, self->settings);
+    }
+  else
+    gtk_window_set_default_size (GTK_WINDOW (self), 1100, 720);
 
   return self;
 }
