@@ -191,7 +191,7 @@ fixture_setup (Fixture       *fx,
 {
   g_autoptr (GError) error = NULL;
 
-  fx->dir = g_dir_make_tmp ("lingka-admin-gui-XXXXXX", &error);
+  fx->dir = g_dir_make_tmp (NULL, &error);
   g_assert_no_error (error);
   fx->server = admin_test_server_start (fx->dir, PROVINCE, SCHOOL, "wang.laoshi", TEACHER_PASSWORD,
                                         "ops", OPERATOR_PASSWORD);
