@@ -48,6 +48,9 @@ struct _LkAdminWindow
   guint                    heartbeat_source;
   guint64                  heartbeat_seq;
   gint64                   last_heard;
+  guint                    heartbeat_interval_s;
+  guint                    events_connections;
+  guint                    heartbeat_deadline_s;
   char                    *last_toast;
 };
 
@@ -266,9 +269,9 @@ heartbeat_cb (gpointer user_data)
       return G_SOURCE_REMOVE;
     }
 
-  if (g_get_monotonic_time () - self->last_heard > LK_HEARTBEAT_DEADLINE_S * G_USEC_PER_SEC)
+  if (g_get_monotonic_time () - self->last_heard > (gint64) self->heartbeat_deadline_s * G_USEC_PER_SEC)
     {
-      g_message ("Admin events socket silent for %d s; reconnecting", LK_HEARTBEAT_DEADLINE_S);
+      g_message ("Admin events socket silent for %u s; reconnecting", self->heartbeat_deadline_s);
       self->heartbeat_source = 0;
       drop_events (self);
       schedule_reconnect (self);
@@ -318,13 +321,14 @@ on_events_connected_cb (GObject      *source,
     }
 
   self->events = g_steal_pointer (&connection);
+  self->events_connections++;
   /* libsoup 3.2 keepalive only pings; the server's heartbeat tells us of a dead link. */
   soup_websocket_connection_set_keepalive_interval (self->events, LK_HEARTBEAT_INTERVAL_S);
   g_signal_connect (self->events, "message", G_CALLBACK (on_events_message_cb), self);
   g_signal_connect (self->events, "closed", G_CALLBACK (on_events_closed_cb), self);
   self->last_heard = g_get_monotonic_time ();
   g_clear_handle_id (&self->heartbeat_source, g_source_remove);
-  self->heartbeat_source = g_timeout_add_seconds (LK_HEARTBEAT_INTERVAL_S, heartbeat_cb, self);
+  self->heartbeat_source = g_timeout_add_seconds (self->heartbeat_interval_s, heartbeat_cb, self);
   gtk_revealer_set_reveal_child (self->offline_revealer, FALSE);
 
   /* Anything may have happened while the socket was down. */
@@ -617,6 +621,8 @@ lk_admin_window_init (LkAdminWindow *self)
   g_autoptr (GtkBuilder) builder = NULL;
 
   self->reconnect_delay = RECONNECT_MIN_S;
+  self->heartbeat_interval_s = LK_HEARTBEAT_INTERVAL_S;
+  self->heartbeat_deadline_s = LK_HEARTBEAT_DEADLINE_S;
   gtk_widget_init_template (GTK_WIDGET (self));
 
   builder = gtk_builder_new_from_resource ("/cn/lingka/Admin/gtk/help-overlay.ui");
@@ -721,6 +727,25 @@ lk_admin_window_get_events_connected (LkAdminWindow *self)
 
   return self->events != NULL &&
          soup_websocket_connection_get_state (self->events) == SOUP_WEBSOCKET_STATE_OPEN;
+}
+
+void
+lk_admin_window_set_heartbeat (LkAdminWindow *self,
+                               guint          interval_s,
+                               guint          deadline_s)
+{
+  g_return_if_fail (LK_IS_ADMIN_WINDOW (self));
+  g_return_if_fail (interval_s > 0 && deadline_s >= interval_s);
+
+  self->heartbeat_interval_s = interval_s;
+  self->heartbeat_deadline_s = deadline_s;
+}
+
+guint
+lk_admin_window_get_events_connections (LkAdminWindow *self)
+{
+  g_return_val_if_fail (LK_IS_ADMIN_WINDOW (self), 0);
+  return self->events_connections;
 }
 
 const char *

@@ -34,6 +34,14 @@ void             lk_admin_window_show_page           (LkAdminWindow      *self,
 const char      *lk_admin_window_get_visible_page    (LkAdminWindow      *self);
 /* TRUE once the admin events WebSocket is open. */
 gboolean         lk_admin_window_get_events_connected (LkAdminWindow     *self);
+/* The admin events heartbeat: a ping every @interval_s, and a reconnect when nothing has
+ * arrived for @deadline_s (LK_HEARTBEAT_INTERVAL_S and LK_HEARTBEAT_DEADLINE_S by default).
+ * Takes effect on the next connection. */
+void             lk_admin_window_set_heartbeat       (LkAdminWindow      *self,
+                                                      guint               interval_s,
+                                                      guint               deadline_s);
+/* How many times the admin events socket was opened. */
+guint            lk_admin_window_get_events_connections (LkAdminWindow   *self);
 /* The text of the last toast shown (for tests and the accessibility log); NULL if none. */
 const char      *lk_admin_window_get_last_toast      (LkAdminWindow      *self);
 void             lk_admin_window_add_toast           (LkAdminWindow      *self,

@@ -1099,6 +1099,99 @@ test_template_export (Fixture       *fx,
   g_assert_cmpmem (contents, 2, "PK", 2);
 }
 
+/* --- a server that accepts the events socket and then says nothing --- */
+
+typedef struct
+{
+  GPtrArray *sockets;   /* SoupWebsocketConnection */
+  guint      pings;
+} SilentServer;
+
+static void
+on_silent_message_cb (SoupWebsocketConnection *ws,
+                      SoupWebsocketDataType    type,
+                      GBytes                  *message,
+                      gpointer                 user_data)
+{
+  SilentServer *silent = user_data;
+  gsize len;
+  const char *data = g_bytes_get_data (message, &len);
+
+  if (g_strstr_len (data, (gssize) len, "\"ping\"") != NULL)
+    silent->pings++;
+}
+
+static void
+silent_events_cb (SoupServer              *server,
+                  SoupServerMessage       *msg,
+                  const char              *path,
+                  SoupWebsocketConnection *connection,
+                  gpointer                 user_data)
+{
+  SilentServer *silent = user_data;
+
+  g_ptr_array_add (silent->sockets, g_object_ref (connection));
+  g_signal_connect (connection, "message", G_CALLBACK (on_silent_message_cb), silent);
+}
+
+static void
+silent_api_cb (SoupServer        *server,
+               SoupServerMessage *msg,
+               const char        *path,
+               GHashTable        *query,
+               gpointer           user_data)
+{
+  const char *body;
+
+  if (g_str_equal (path, "/api/v1/auth/login"))
+    body = "{\"token\":\"silent-token\",\"role\":\"teacher\",\"school_id\":1,"
+           "\"expires_at\":4102444800}";
+  else if (g_str_equal (path, "/api/v1/students"))
+    body = "{\"students\":[],\"total\":0,\"page\":1}";
+  else if (g_str_equal (path, "/api/v1/stats"))
+    body = "{\"by_school\":[],\"by_class\":[],\"by_day\":[]}";
+  else
+    body = "[]";
+  soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
+  soup_server_message_set_response (msg, "application/json", SOUP_MEMORY_STATIC, body, strlen (body));
+}
+
+static void
+test_heartbeat (Fixture       *fx,
+                gconstpointer  data)
+{
+  LkLoginPage *login = lk_admin_window_get_login_page (fx->window);
+  g_autoptr (SoupServer) server = soup_server_new (NULL, NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoslist (GUri) uris = NULL;
+  g_autofree char *url = NULL;
+  SilentServer silent = { g_ptr_array_new_with_free_func (g_object_unref), 0 };
+
+  soup_server_add_websocket_handler (server, LK_ADMIN_EVENTS_PATH, NULL, NULL, silent_events_cb,
+                                     &silent, NULL);
+  soup_server_add_handler (server, "/api/v1", silent_api_cb, NULL, NULL);
+  g_assert_true (soup_server_listen_local (server, 0, SOUP_SERVER_LISTEN_IPV4_ONLY, &error));
+  g_assert_no_error (error);
+  uris = soup_server_get_uris (server);
+  url = g_strdup_printf ("http://127.0.0.1:%d", g_uri_get_port (uris->data));
+
+  /* A ping a second, and a new socket after two seconds of silence. */
+  lk_admin_window_set_heartbeat (fx->window, 1, 2);
+  lk_login_page_set_fields (login, url, "wang.laoshi", "any-password");
+  lk_login_page_submit (login);
+  WAIT_FOR (g_strcmp0 (lk_admin_window_get_visible_page (fx->window), "students") == 0);
+  WAIT_FOR (lk_admin_window_get_events_connections (fx->window) == 1);
+  WAIT_FOR (silent.pings >= 1);
+  WAIT_FOR (lk_admin_window_get_events_connections (fx->window) == 2);
+  g_assert_cmpuint (silent.sockets->len, >=, 2);
+
+  g_assert_true (gtk_widget_activate_action (GTK_WIDGET (fx->window), "win.logout", NULL));
+  for (guint i = 0; i < silent.sockets->len; i++)
+    g_signal_handlers_disconnect_by_data (g_ptr_array_index (silent.sockets, i), &silent);
+  g_ptr_array_unref (silent.sockets);
+  soup_server_disconnect (server);
+}
+
 static gboolean
 fatal_log_cb (const char     *log_domain,
               GLogLevelFlags  log_level,
@@ -1147,6 +1240,8 @@ main (int   argc,
               fixture_teardown);
   g_test_add ("/admin/gui/edit", Fixture, NULL, fixture_setup, test_edit, fixture_teardown);
   g_test_add ("/admin/gui/template-export", Fixture, NULL, fixture_setup, test_template_export,
+              fixture_teardown);
+  g_test_add ("/admin/gui/heartbeat", Fixture, NULL, fixture_setup, test_heartbeat,
               fixture_teardown);
   g_test_add ("/admin/gui/large-file", Fixture, NULL, fixture_setup, test_large_file,
               fixture_teardown);
