@@ -611,6 +611,34 @@ test_libreoffice (void)
 }
 
 static void
+on_progress_cancel_cb (double   fraction,
+                       gpointer user_data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
+
+/* Cancelled half-way through (from the first progress report): the reading stops there. */
+static void
+test_cancel_midway (void)
+{
+  g_autoptr(GString) csv = g_string_new ("序号,学校所在省份,学校名称,学生姓名,学生班级,学生学号,IC卡号\n");
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GFile) file = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) rows = NULL;
+  g_autofree char *path = NULL;
+
+  for (guint i = 1; i <= 5000; i++)
+    g_string_append_printf (csv, "%u,浙江省,杭州市学军小学,学生%u,五年级(1)班,S%06u,\n", i, i, i);
+  path = lk_test_write_file ("cancel.csv", csv->str, (gssize) csv->len);
+  file = g_file_new_for_path (path);
+
+  rows = lk_roster_read_file (file, cancellable, on_progress_cancel_cb, cancellable, NULL, &error);
+  g_assert_null (rows);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+}
+
+static void
 test_format_number (void)
 {
   static const struct { const char *in, *out; } cases[] = {
@@ -681,6 +709,7 @@ main (int   argc,
   g_test_add_func ("/admin/roster/validate/conflicts", test_conflicts);
   g_test_add_func ("/admin/roster/async/progress", test_async_progress);
   g_test_add_func ("/admin/roster/async/cancel", test_async_cancel);
+  g_test_add_func ("/admin/roster/cancel-midway", test_cancel_midway);
 
   ret = g_test_run ();
   lk_test_fixtures_cleanup ();
