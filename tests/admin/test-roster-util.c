@@ -13,6 +13,16 @@ static char *scratch_dir;
 static char *fixtures_error;
 static gboolean fixtures_tried;
 
+static char *
+make_tmp_dir (GError **error)
+{
+  /* g_mkdtemp's template: six placeholder characters at the end */
+  g_autofree char *placeholders = g_strnfill (6, 'X');
+  g_autofree char *tmpl = g_strconcat ("lingka-roster-", placeholders, NULL);
+
+  return g_dir_make_tmp (tmpl, error);
+}
+
 static gboolean
 on_timeout_cb (gpointer user_data)
 {
@@ -54,7 +64,7 @@ make_fixtures (void)
       return;
     }
 
-  dir = g_dir_make_tmp ("lingka-roster-XXXXXX", &error);
+  dir = make_tmp_dir (&error);
   g_assert_no_error (error);
 
   script = g_strdup (MAKE_FIXTURES);
@@ -112,7 +122,7 @@ lk_test_write_file (const char *name,
 
   if (scratch_dir == NULL)
     {
-      scratch_dir = g_dir_make_tmp ("lingka-roster-XXXXXX", &error);
+      scratch_dir = make_tmp_dir (&error);
       g_assert_no_error (error);
     }
 
