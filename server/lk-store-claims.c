@@ -502,7 +502,7 @@ claim_reserve_locked (LkStore          *self,
                         char            **reply,
                         GError          **error)
 {
-  g_autoptr(LkStmt) find = NULL;
+  LkStmt *find = NULL;
   gint64 code_id = 0;
   gint64 code_school = 0;
   gint64 kiosk_school = 0;
@@ -531,30 +531,40 @@ claim_reserve_locked (LkStore          *self,
   }
 
   /* A live (open or reserved) code wins over used or revoked ones with the same lookup:
-   * lookups are only unique among live codes. */
-  find = lk_store_prepare (self,
-                           "SELECT c.id, c.school_id, c.status, a.status "
-                           "FROM claim_codes c JOIN applications a ON a.id = c.application_id "
-                           "WHERE c.lookup = ?1 "
-                           "ORDER BY c.status IN ('open', 'reserved') DESC, c.id DESC LIMIT 1",
-                           error);
-  if (find == NULL)
-    goto fail;
-  lk_stmt_bind_text (find, 1, lookup);
-  rc = sqlite3_step (find);
-  if (rc == SQLITE_ROW)
+   * lookups are only unique among live codes. The first query is the hot path and uses the
+   * partial unique index on live lookups; only a code that is not live (a wrong or a used
+   * one, both rare and the first rate-limited) goes on to the second. */
+  for (guint pass = 0; pass < 2 && code_id == 0; pass++)
     {
-      code_id = sqlite3_column_int64 (find, 0);
-      code_school = sqlite3_column_int64 (find, 1);
-      code_status = lk_stmt_dup_text (find, 2);
-      app_status = lk_stmt_dup_text (find, 3);
+      find = lk_store_prepare (self,
+                               pass == 0
+                               ? "SELECT c.id, c.school_id, c.status, a.status "
+                                 "FROM claim_codes c JOIN applications a ON a.id = c.application_id "
+                                 "WHERE c.lookup = ?1 AND c.status IN ('open', 'reserved')"
+                               : "SELECT c.id, c.school_id, c.status, a.status "
+                                 "FROM claim_codes c JOIN applications a ON a.id = c.application_id "
+                                 "WHERE c.lookup = ?1 AND c.status IN ('used', 'revoked') "
+                                 "ORDER BY c.id DESC LIMIT 1",
+                               error);
+      if (find == NULL)
+        goto fail;
+      lk_stmt_bind_text (find, 1, lookup);
+      rc = sqlite3_step (find);
+      if (rc == SQLITE_ROW)
+        {
+          code_id = sqlite3_column_int64 (find, 0);
+          code_school = sqlite3_column_int64 (find, 1);
+          code_status = lk_stmt_dup_text (find, 2);
+          app_status = lk_stmt_dup_text (find, 3);
+        }
+      else if (rc != SQLITE_DONE)
+        {
+          lk_store_set_error (self, error, rc, "Code lookup");
+          sqlite3_reset (find);
+          goto fail;
+        }
+      sqlite3_reset (find);
     }
-  else if (rc != SQLITE_DONE)
-    {
-      lk_store_set_error (self, error, rc, "Code lookup");
-      goto fail;
-    }
-  sqlite3_reset (find);
 
   /* A code of another school is not valid here: this kiosk never had its digest. */
   if (code_id == 0 || code_school != kiosk_school)
