@@ -11,12 +11,14 @@
 #include "lk-kiosk-test-rig.h"
 #include "lk-kiosk-test-util.h"
 
-LkKioskRig *
-lk_kiosk_rig_new (const char *server_url,
-                  const char *sn,
-                  const char *secret,
-                  const char *dir,
-                  guint       motion_ms)
+static LkKioskRig *
+rig_new (const char     *server_url,
+         const char     *sn,
+         const char     *secret,
+         const char     *dir,
+         guint           motion_ms,
+         LkDispenserSim *sim,
+         const char     *port)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *db = NULL;
@@ -48,14 +50,21 @@ lk_kiosk_rig_new (const char *server_url,
       g_assert_no_error (error);
     }
 
-  lk_dispenser_sim_options_init (&options);
-  options.motion_ms = motion_ms;
-  options.auto_take_ms = 20;
-  options.gap_ms = 0;
-  rig->sim = lk_dispenser_sim_new (&options, &error);
-  g_assert_no_error (error);
+  if (sim != NULL)
+    rig->sim = g_object_ref (sim);
+  else if (port == NULL)
+    {
+      lk_dispenser_sim_options_init (&options);
+      options.motion_ms = motion_ms;
+      options.auto_take_ms = 20;
+      options.gap_ms = 0;
+      rig->sim = lk_dispenser_sim_new (&options, &error);
+      g_assert_no_error (error);
+    }
+  if (rig->sim != NULL)
+    port = lk_dispenser_sim_get_port (rig->sim);
 
-  rig->dispenser = lk_dispenser_new (lk_dispenser_sim_get_port (rig->sim), 0, 9600, &error);
+  rig->dispenser = lk_dispenser_new (port, 0, 9600, &error);
   g_assert_no_error (error);
   lk_dispenser_set_poll_interval_ms (rig->dispenser, 5);
   lk_dispenser_set_reply_timeout_ms (rig->dispenser, 300);
@@ -64,7 +73,7 @@ lk_kiosk_rig_new (const char *server_url,
   rig->config = lk_kiosk_config_new ();
   lk_kiosk_config_set_server_url (rig->config, server_url);
   lk_kiosk_config_set_credentials (rig->config, sn, secret);
-  lk_kiosk_config_set_serial_port (rig->config, lk_dispenser_sim_get_port (rig->sim));
+  lk_kiosk_config_set_serial_port (rig->config, port);
   lk_kiosk_config_set_data_dir (rig->config, rig->dir);
   lk_kiosk_config_set_school_name (rig->config, "杭州市文三街小学");
   lk_kiosk_config_set_service_pin (rig->config, LK_TEST_SERVICE_PIN);
@@ -79,6 +88,38 @@ lk_kiosk_rig_new (const char *server_url,
   rig->flow = lk_kiosk_flow_new (rig->config, rig->store, rig->link, rig->dispenser);
   lk_kiosk_flow_set_timing (rig->flow, &flow_timing);
   return rig;
+}
+
+LkKioskRig *
+lk_kiosk_rig_new (const char *server_url,
+                  const char *sn,
+                  const char *secret,
+                  const char *dir,
+                  guint       motion_ms)
+{
+  return rig_new (server_url, sn, secret, dir, motion_ms, NULL, NULL);
+}
+
+LkKioskRig *
+lk_kiosk_rig_new_with_sim (const char     *server_url,
+                           const char     *sn,
+                           const char     *secret,
+                           const char     *dir,
+                           LkDispenserSim *sim)
+{
+  g_assert_nonnull (sim);
+  return rig_new (server_url, sn, secret, dir, 0, sim, NULL);
+}
+
+LkKioskRig *
+lk_kiosk_rig_new_on_port (const char *server_url,
+                          const char *sn,
+                          const char *secret,
+                          const char *dir,
+                          const char *port)
+{
+  g_assert_nonnull (port);
+  return rig_new (server_url, sn, secret, dir, 0, NULL, port);
 }
 
 void
@@ -162,10 +203,13 @@ lk_kiosk_rig_child_main (const char *server_url,
                          const char *secret,
                          const char *dir,
                          const char *code,
-                         const char *kill_at)
+                         const char *kill_at,
+                         const char *port)
 {
-  /* 150 ms motions: the parent has time to kill before the issue ends. */
-  g_autoptr(LkKioskRig) rig = lk_kiosk_rig_new (server_url, sn, secret, dir, 150);
+  /* 150 ms motions: the parent has time to kill before the issue ends. ("-": no port.) */
+  g_autoptr(LkKioskRig) rig = g_str_equal (port, "-")
+                              ? lk_kiosk_rig_new (server_url, sn, secret, dir, 150)
+                              : lk_kiosk_rig_new_on_port (server_url, sn, secret, dir, port);
 
   g_signal_connect (rig->flow, "issue-progress", G_CALLBACK (on_child_progress_cb),
                     (gpointer) kill_at);
@@ -176,6 +220,20 @@ lk_kiosk_rig_child_main (const char *server_url,
   lk_kiosk_rig_wait_screen (rig, LK_KIOSK_SCREEN_DONE, 10000);
   /* Reaching this point means the kill never came. */
   return 1;
+}
+
+static gboolean
+on_tick_cb (gpointer user_data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+card_has_moved (LkDispenserSim *sim)
+{
+  g_autofree char *position = lk_dispenser_sim_get_position (sim);
+
+  return g_strcmp0 (position, "none") != 0;
 }
 
 static void
@@ -191,9 +249,11 @@ lk_kiosk_rig_crash_child (const char *server_url,
                           const char *sn,
                           const char *secret,
                           const char *dir,
-                          const char *code,
-                          const char *kill_at)
+                          const char     *code,
+                          const char     *kill_at,
+                          LkDispenserSim *sim)
 {
+  const char *port = sim != NULL ? lk_dispenser_sim_get_port (sim) : NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GSubprocess) child = NULL;
   g_autoptr(GDataInputStream) out = NULL;
@@ -204,7 +264,8 @@ lk_kiosk_rig_crash_child (const char *server_url,
   self_exe = g_file_read_link ("/proc/self/exe", &error);
   g_assert_no_error (error);
   child = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE, &error, self_exe, "--child",
-                            server_url, sn, secret, dir, code, kill_at, NULL);
+                            server_url, sn, secret, dir, code, kill_at, port ? port : "-",
+                            NULL);
   g_assert_no_error (error);
 
   /* Read the child's line while this process's main loop keeps serving. */
@@ -215,9 +276,72 @@ lk_kiosk_rig_crash_child (const char *server_url,
   g_assert_no_error (error);
   g_assert_cmpstr (line, ==, kill_at);
 
+  /* The journal says the card moves: make sure it has left the hopper before the power goes
+   * (the simulator runs on its own thread; re-check every few ms until the deadline). */
+  if (sim != NULL)
+    {
+      guint ticker = g_timeout_add (5, on_tick_cb, NULL);
+      gboolean moved = LK_TEST_WAIT_UNTIL (card_has_moved (sim), 10000);
+
+      g_source_remove (ticker);
+      g_assert_true (moved);
+    }
+
   g_subprocess_force_exit (child);
   g_subprocess_wait (child, NULL, &error);
   g_assert_no_error (error);
   g_assert_true (g_subprocess_get_if_signaled (child));
   g_assert_cmpint (g_subprocess_get_term_sig (child), ==, SIGKILL);
+}
+
+static guint left_card_warnings;
+
+static gboolean
+is_left_card_warning (const char     *log_domain,
+                      GLogLevelFlags  log_level,
+                      const char     *message)
+{
+  return g_strcmp0 (log_domain, "lingka-dispenser") == 0 &&
+         (log_level & G_LOG_LEVEL_WARNING) != 0 &&
+         strstr (message, "a card was left in the channel") != NULL;
+}
+
+static void
+dispenser_warning_handler (const char     *log_domain,
+                           GLogLevelFlags  log_level,
+                           const char     *message,
+                           gpointer        user_data)
+{
+  if (is_left_card_warning (log_domain, log_level, message))
+    {
+      g_atomic_int_inc (&left_card_warnings);
+      g_test_message ("expected: %s", message);
+      return;
+    }
+  g_log_default_handler (log_domain, log_level, message, NULL);
+}
+
+void
+lk_kiosk_rig_watch_left_card_warnings (void)
+{
+  g_log_set_handler ("lingka-dispenser", G_LOG_LEVEL_WARNING | G_LOG_FLAG_FATAL,
+                     dispenser_warning_handler, NULL);
+}
+
+void
+lk_kiosk_rig_start_expecting_left_card (LkKioskRig *rig)
+{
+  GLogLevelFlags fatal;
+
+  /* The test framework makes every warning fatal, and a fatal warning aborts whatever its
+   * handler does; for the start-up recovery, only criticals are. */
+  fatal = g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  lk_kiosk_rig_start (rig);
+  g_log_set_always_fatal (fatal);
+}
+
+guint
+lk_kiosk_rig_get_left_card_warnings (void)
+{
+  return g_atomic_int_get (&left_card_warnings);
 }

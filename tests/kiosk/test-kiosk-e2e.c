@@ -247,12 +247,23 @@ test_crash (Fixture       *f,
   g_autoptr(GError) error = NULL;
   g_autoptr(LkKioskRig) restarted = NULL;
   g_autoptr(LkKioskRig) other = NULL;
+  g_autoptr(LkDispenserSim) sim = NULL;
+  LkDispenserSimOptions options;
+  guint warnings;
   g_autofree char *dir = g_dir_make_tmp (NULL, &error);
   g_autofree char *status = NULL;
   g_autofree char *card_no = NULL;
 
   g_assert_no_error (error);
-  lk_kiosk_rig_crash_child (f->ts->base_url, "K-E2E-01", f->secret1, dir, f->code, kill_at);
+  lk_dispenser_sim_options_init (&options);
+  options.motion_ms = 150;
+  /* Nobody takes a card: wherever the kill leaves it, it stays in the channel. */
+  options.auto_take_ms = -1;
+  options.gap_ms = 0;
+  sim = lk_dispenser_sim_new (&options, &error);
+  g_assert_no_error (error);
+  lk_kiosk_rig_crash_child (f->ts->base_url, "K-E2E-01", f->secret1, dir, f->code, kill_at,
+                            sim);
   /* Reserved for the dead kiosk: nobody else can take it meanwhile. */
   other = lk_kiosk_rig_new (f->ts->base_url, "K-E2E-02", f->secret2, NULL, 5);
   lk_kiosk_rig_start (other);
@@ -261,8 +272,20 @@ test_crash (Fixture       *f,
   g_clear_pointer (&status, g_free);
 
   /* The kiosk restarts on the same disk: the journal reports the claim. */
-  restarted = lk_kiosk_rig_new (f->ts->base_url, "K-E2E-01", f->secret1, dir, 5);
-  lk_kiosk_rig_start (restarted);
+  restarted = lk_kiosk_rig_new_with_sim (f->ts->base_url, "K-E2E-01", f->secret1, dir, sim);
+  warnings = lk_kiosk_rig_get_left_card_warnings ();
+  lk_kiosk_rig_start_expecting_left_card (restarted);
+  /* The card the kill left in the channel went to the reject box first. */
+  g_assert_cmpuint (lk_kiosk_rig_get_left_card_warnings (), ==, warnings + 1);
+  {
+    g_autofree char *position = lk_dispenser_sim_get_position (sim);
+
+    g_assert_cmpstr (position, ==, "none");
+    g_assert_cmpuint (lk_dispenser_sim_get_reject_count (sim), ==, 1);
+    g_assert_cmpuint (lk_dispenser_sim_get_taken_count (sim), ==, 0);
+  }
+  lk_kiosk_rig_sim (restarted, "motion-ms 5");
+  lk_kiosk_rig_sim (restarted, "auto-take 20");
   g_assert_true (LK_TEST_WAIT_UNTIL (lk_kiosk_store_journal_count (restarted->store,
                                                                    LK_JOURNAL_ACKNOWLEDGED) == 1,
                                      10000));
@@ -293,10 +316,11 @@ int
 main (int   argc,
       char *argv[])
 {
-  if (argc == 8 && g_str_equal (argv[1], "--child"))
-    return lk_kiosk_rig_child_main (argv[2], argv[3], argv[4], argv[5], argv[6], argv[7]);
+  if (argc == 9 && g_str_equal (argv[1], "--child"))
+    return lk_kiosk_rig_child_main (argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], argv[8]);
 
   g_test_init (&argc, &argv, NULL);
+  lk_kiosk_rig_watch_left_card_warnings ();
 
   g_test_add ("/kiosk/e2e/issue-second-kiosk", Fixture, NULL,
               fixture_setup, test_issue_and_second_kiosk, fixture_teardown);

@@ -476,20 +476,44 @@ test_crash_recovery (Fixture       *f,
   g_autofree char *code = NULL;
   g_autofree char *dir = NULL;
   g_autoptr(LkKioskRig) restarted = NULL;
+  g_autoptr(LkDispenserSim) sim = NULL;
+  LkDispenserSimOptions options;
+  guint warnings;
   guint code_id;
 
   code_id = add_code (f, "3141592", &code);
   dir = g_dir_make_tmp (NULL, &error);
   g_assert_no_error (error);
 
-  /* The card moves; the power goes. */
+  /* The child kiosk drives this process's simulator: the card moves; the power goes. */
+  lk_dispenser_sim_options_init (&options);
+  options.motion_ms = 150;
+  /* Nobody takes a card: wherever the kill leaves it, it stays in the channel. */
+  options.auto_take_ms = -1;
+  options.gap_ms = 0;
+  sim = lk_dispenser_sim_new (&options, &error);
+  g_assert_no_error (error);
   lk_kiosk_rig_crash_child (lk_test_kiosk_server_get_url (f->server), SN, SECRET, dir, code,
-                            kill_at);
+                            kill_at, sim);
+  g_assert_cmpuint (lk_dispenser_sim_get_reject_count (sim), ==, 0);
   g_assert_cmpuint (lk_test_kiosk_server_get_n_reports (f->server), ==, 0);
 
-  /* On restart the journal reports the claim, and the code can be used (once). */
-  restarted = lk_kiosk_rig_new (lk_test_kiosk_server_get_url (f->server), SN, SECRET, dir, 5);
-  lk_kiosk_rig_start (restarted);
+  /* On restart the card left in the channel goes to the reject box before any code is
+   * taken, the journal reports the claim, and the code can be used (once). */
+  restarted = lk_kiosk_rig_new_with_sim (lk_test_kiosk_server_get_url (f->server), SN, SECRET,
+                                         dir, sim);
+  warnings = lk_kiosk_rig_get_left_card_warnings ();
+  lk_kiosk_rig_start_expecting_left_card (restarted);
+  g_assert_cmpuint (lk_kiosk_rig_get_left_card_warnings (), ==, warnings + 1);
+  {
+    g_autofree char *position = lk_dispenser_sim_get_position (sim);
+
+    g_assert_cmpstr (position, ==, "none");
+    g_assert_cmpuint (lk_dispenser_sim_get_reject_count (sim), ==, 1);
+    g_assert_cmpuint (lk_dispenser_sim_get_taken_count (sim), ==, 0);
+  }
+  lk_kiosk_rig_sim (restarted, "motion-ms 5");
+  lk_kiosk_rig_sim (restarted, "auto-take 20");
   g_assert_true (LK_TEST_WAIT_UNTIL (lk_test_kiosk_server_get_n_failed (f->server) == 1, 10000));
   g_assert_cmpstr (lk_test_kiosk_server_get_fail_reason (f->server, code_id), ==, "cancelled");
   g_assert_cmpuint (lk_test_kiosk_server_get_n_completed (f->server), ==, 0);
@@ -517,10 +541,11 @@ int
 main (int   argc,
       char *argv[])
 {
-  if (argc == 8 && g_str_equal (argv[1], "--child"))
-    return lk_kiosk_rig_child_main (argv[2], argv[3], argv[4], argv[5], argv[6], argv[7]);
+  if (argc == 9 && g_str_equal (argv[1], "--child"))
+    return lk_kiosk_rig_child_main (argv[2], argv[3], argv[4], argv[5], argv[6], argv[7], argv[8]);
 
   g_test_init (&argc, &argv, NULL);
+  lk_kiosk_rig_watch_left_card_warnings ();
 
   g_test_add ("/kiosk/flow/issue", Fixture, NULL, fixture_setup, test_issue, fixture_teardown);
   g_test_add ("/kiosk/flow/typo", Fixture, NULL, fixture_setup, test_typo, fixture_teardown);
