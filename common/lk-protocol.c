@@ -7,6 +7,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "lk-error.h"
+#include "lk-json-guard.h"
 #include "lk-protocol.h"
 
 static const char * const fail_reason_names[LK_N_FAIL_REASONS] = {
@@ -98,6 +99,14 @@ lk_message_parse (const char  *data,
     {
       g_set_error_literal (error, LK_ERROR, LK_ERROR_INVALID_JSON,
                            _("The message is not valid UTF-8 text"));
+      return NULL;
+    }
+
+  /* json-glib recurses per nesting level: bound it before parsing untrusted text */
+  if (!lk_json_depth_ok (data, len, LK_JSON_MAX_DEPTH))
+    {
+      g_set_error_literal (error, LK_ERROR, LK_ERROR_INVALID_JSON,
+                           _("The message is nested too deeply"));
       return NULL;
     }
 

@@ -182,7 +182,7 @@ commit_in_thread (ImportJob *job)
   LkConfig *config = lk_server_get_config (job->server);
   g_autoptr(GError) error = NULL;
   g_autoptr(JsonBuilder) builder = NULL;
-  LkImportResult result;
+  LkStoreImportResult result;
 
   if (!lk_store_import_commit (lk_server_get_store (job->server), job->batch_id, job->auth.user_id,
                                job->auth.operator ? 0 : job->auth.school_id, job->checksum,

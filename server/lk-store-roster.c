@@ -133,7 +133,7 @@ apply_row (LkStore           *self,
            const char        *digest_alg,
            guint              digest_iterations,
            gint64             now,
-           LkImportResult    *result,
+           LkStoreImportResult    *result,
            GError           **error)
 {
   gint64 school_id;
@@ -241,7 +241,7 @@ lk_store_import_commit (LkStore         *self,
                         const char      *checksum,
                         const char      *digest_alg,
                         guint            digest_iterations,
-                        LkImportResult  *result,
+                        LkStoreImportResult  *result,
                         GError         **error)
 {
   g_autofree char *payload = NULL;
@@ -482,7 +482,8 @@ like_pattern (const char *query)
 
 #define STUDENT_FILTER \
   "FROM students s WHERE (?1 = 0 OR s.school_id = ?1) AND (?2 IS NULL OR s.class_name = ?2) " \
-  "AND (?3 IS NULL OR s.name LIKE ?3 ESCAPE '\\' OR s.student_no LIKE ?3 ESCAPE '\\')"
+  "AND (?3 IS NULL OR s.name LIKE ?3 ESCAPE '\\' OR s.student_no LIKE ?3 ESCAPE '\\' " \
+  "OR s.class_name LIKE ?3 ESCAPE '\\')"
 
 JsonNode *
 lk_store_students_search (LkStore     *self,

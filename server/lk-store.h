@@ -146,7 +146,7 @@ typedef struct
   gint64 inserted;
   gint64 updated;
   gint64 unchanged;
-} LkImportResult;
+} LkStoreImportResult;
 
 gint64        lk_store_import_create       (LkStore      *self,
                                             gint64        user_id,
@@ -164,7 +164,7 @@ gboolean      lk_store_import_commit       (LkStore        *self,
                                             const char     *checksum,
                                             const char     *digest_alg,
                                             guint           digest_iterations,
-                                            LkImportResult *result,
+                                            LkStoreImportResult *result,
                                             GError        **error);
 
 /* --- the directory (only schools that have students) --- */

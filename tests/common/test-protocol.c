@@ -151,6 +151,22 @@ test_mutated_messages (void)
 }
 
 static void
+test_parse_too_deep (void)
+{
+  g_autoptr(GString) text = g_string_new ("{\"type\": \"status\", \"x\": ");
+  g_autoptr(GError) error = NULL;
+  const char *type = NULL;
+  JsonObject *object;
+
+  /* 100 KiB of "[" once overflowed a listener thread's stack inside json-glib */
+  for (guint i = 0; i < 100000; i++)
+    g_string_append_c (text, '[');
+  object = lk_message_parse (text->str, text->len, &type, &error);
+  g_assert_null (object);
+  g_assert_error (error, LK_ERROR, LK_ERROR_INVALID_JSON);
+}
+
+static void
 test_to_string (void)
 {
   g_autoptr(JsonNode) node = json_from_string ("{ \"a\" : [1, 2],\n \"b\": \"张\" }", NULL);
@@ -170,6 +186,7 @@ main (int   argc,
   g_test_add_func ("/common/protocol/parse", test_parse);
   g_test_add_func ("/common/protocol/parse-errors", test_parse_errors);
   g_test_add_func ("/common/protocol/mutated", test_mutated_messages);
+  g_test_add_func ("/common/protocol/too-deep", test_parse_too_deep);
   g_test_add_func ("/common/protocol/to-string", test_to_string);
 
   return g_test_run ();

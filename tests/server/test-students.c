@@ -35,6 +35,7 @@ test_search (void)
   g_autoptr(JsonNode) own = NULL;
   g_autoptr(JsonNode) by_name = NULL;
   g_autoptr(JsonNode) by_class = NULL;
+  g_autoptr(JsonNode) by_class_text = NULL;
   g_autoptr(JsonNode) by_status = NULL;
   g_autoptr(JsonNode) far_page = NULL;
   g_autofree char *q = NULL;
@@ -65,6 +66,10 @@ test_search (void)
   object = search (ts, ts->teacher_token, klass, &by_class);
   g_assert_cmpint (json_object_get_int_member (object, "total"), ==, 1);
 
+  /* what a teacher types in the search box also finds a class by part of its name */
+  object = search (ts, ts->teacher_token, "?q=%E5%B9%B4%E7%BA%A7(3)", &by_class_text);  /* 年级(3) */
+  g_assert_cmpint (json_object_get_int_member (object, "total"), ==, 1);
+
   object = search (ts, ts->teacher_token, "?status=applied", &by_status);
   g_assert_cmpint (json_object_get_int_member (object, "total"), ==, 0);
 
@@ -73,7 +78,7 @@ test_search (void)
   g_assert_cmpuint (json_array_get_length (json_object_get_array_member (object, "students")), ==, 0);
 
   /* Every staff read is in the audit log, without the search text. */
-  g_assert_cmpint (lk_store_debug_count (store, "audit_log", "action = 'students.search'"), ==, 6);
+  g_assert_cmpint (lk_store_debug_count (store, "audit_log", "action = 'students.search'"), ==, 7);
   g_assert_cmpint (lk_store_debug_count (store, "audit_log", "detail LIKE '%小明%'"), ==, 0);
   lk_test_server_free (ts);
 }
