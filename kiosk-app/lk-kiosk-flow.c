@@ -768,6 +768,32 @@ on_lookup_cb (GObject      *source,
   set_screen (self, LK_KIOSK_SCREEN_CONFIRM);
 }
 
+static const char *
+stage_label (LkIssueStage stage)
+{
+  switch (stage)
+    {
+    case LK_ISSUE_STAGE_CHECKING:
+      return _("Status check");
+    case LK_ISSUE_STAGE_DISPENSING:
+      return _("Card out");
+    case LK_ISSUE_STAGE_READING:
+      return _("Card number read");
+    case LK_ISSUE_STAGE_WRITING:
+      return _("Writing");
+    case LK_ISSUE_STAGE_VERIFYING:
+      return _("Checking");
+    case LK_ISSUE_STAGE_PRESENTED:
+      return _("Card in the slot");
+    case LK_ISSUE_STAGE_TAKEN:
+      return _("Card taken");
+    case LK_ISSUE_STAGE_CAPTURED:
+      return _("Card in the reject box");
+    default:
+      return lk_issue_stage_to_string (stage);
+    }
+}
+
 static void
 on_test_progress_cb (LkIssueStage  stage,
                      const char   *card_no,
@@ -775,7 +801,7 @@ on_test_progress_cb (LkIssueStage  stage,
 {
   LkKioskFlow *self = user_data;
 
-  g_string_append_printf (self->service_log, "  %s%s%s\n", lk_issue_stage_to_string (stage),
+  g_string_append_printf (self->service_log, "  %s%s%s\n", stage_label (stage),
                           card_no ? " · " : "", card_no ? card_no : "");
   update_service_text (self);
 }
