@@ -29,9 +29,26 @@ typedef struct
   char                    *what;         /* for the log: "staff:12", "application" */
 } EventConnection;
 
+/* This listener thread's event sockets, to close when the server stops. */
+static GPrivate open_private = G_PRIVATE_INIT ((GDestroyNotify) g_hash_table_unref);
+
+static GHashTable *
+open_connections (void)
+{
+  GHashTable *open = g_private_get (&open_private);
+
+  if (open == NULL)
+    {
+      open = g_hash_table_new (NULL, NULL);
+      g_private_set (&open_private, open);
+    }
+  return open;
+}
+
 static void
 event_connection_free (EventConnection *ec)
 {
+  g_hash_table_remove (open_connections (), ec);
   g_clear_object (&ec->connection);
   g_free (ec->what);
   g_free (ec);
@@ -132,6 +149,7 @@ watch_connection (SoupWebsocketConnection *connection,
 
   ec->connection = g_object_ref (connection);
   ec->what = what;
+  g_hash_table_add (open_connections (), ec);
   soup_websocket_connection_set_max_incoming_payload_size (connection, MAX_MESSAGE_BYTES);
   g_signal_connect (connection, "message", G_CALLBACK (on_message_cb), ec);
   g_signal_connect (connection, "closed", G_CALLBACK (on_closed_cb), ec);
@@ -382,10 +400,47 @@ on_request_read_cb (SoupServer        *soup,
   g_signal_connect (msg, "wrote-informational", G_CALLBACK (on_wrote_informational_cb), NULL);
 }
 
+/* Emitted on each listener thread as the server stops. */
+static void
+on_server_stopping_cb (LkServer *server,
+                       gpointer  user_data)
+{
+  GHashTable *open = g_private_get (&open_private);
+  g_autoptr(GPtrArray) list = NULL;
+  GHashTableIter iter;
+  gpointer key;
+
+  if (open == NULL)
+    return;
+  list = g_ptr_array_new ();
+  g_hash_table_iter_init (&iter, open);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (list, key);
+  for (guint i = 0; i < list->len; i++)
+    {
+      EventConnection *ec = g_ptr_array_index (list, i);
+
+      if (g_hash_table_contains (open, ec)
+          && soup_websocket_connection_get_state (ec->connection) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (ec->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+                                         "server stopping");
+    }
+}
+
+G_LOCK_DEFINE_STATIC (stopping_connect);
+
 void
 lk_events_ws_register (LkServer   *server,
                        SoupServer *soup)
 {
+  G_LOCK (stopping_connect);
+  if (g_object_get_data (G_OBJECT (server), "lk-events-ws-stopping") == NULL)
+    {
+      g_object_set_data (G_OBJECT (server), "lk-events-ws-stopping", GINT_TO_POINTER (TRUE));
+      g_signal_connect (server, "stopping", G_CALLBACK (on_server_stopping_cb), NULL);
+    }
+  G_UNLOCK (stopping_connect);
+
   soup_server_add_handler (soup, LK_ADMIN_EVENTS_PATH, staff_http_cb, server, NULL);
   soup_server_add_websocket_handler (soup, LK_ADMIN_EVENTS_PATH, NULL, NULL,
                                      staff_websocket_cb, server, NULL);

@@ -612,10 +612,49 @@ http_cb (SoupServer        *soup,
                           (GDestroyNotify) lk_kiosk_record_free);
 }
 
+/* Emitted on each listener thread as the server stops: say goodbye to this thread's kiosks,
+ * so that they reconnect at once to whatever serves next. */
+static void
+on_server_stopping_cb (LkServer *server,
+                       gpointer  user_data)
+{
+  Heartbeat *hb = g_private_get (&heartbeat_private);
+  g_autoptr(GPtrArray) open = NULL;
+  GHashTableIter iter;
+  gpointer key;
+
+  if (hb == NULL)
+    return;
+  open = g_ptr_array_new ();
+  g_hash_table_iter_init (&iter, hb->connections);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    g_ptr_array_add (open, key);
+  for (guint i = 0; i < open->len; i++)
+    {
+      KioskConnection *kc = g_ptr_array_index (open, i);
+
+      if (g_hash_table_contains (hb->connections, kc)
+          && soup_websocket_connection_get_state (kc->connection) == SOUP_WEBSOCKET_STATE_OPEN)
+        soup_websocket_connection_close (kc->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+                                         "server stopping");
+    }
+}
+
+G_LOCK_DEFINE_STATIC (stopping_connect);
+
 void
 lk_kiosk_ws_register (LkServer   *server,
                       SoupServer *soup)
 {
+  /* Once per server: the handler finds each thread's own kiosks itself. */
+  G_LOCK (stopping_connect);
+  if (g_object_get_data (G_OBJECT (server), "lk-kiosk-ws-stopping") == NULL)
+    {
+      g_object_set_data (G_OBJECT (server), "lk-kiosk-ws-stopping", GINT_TO_POINTER (TRUE));
+      g_signal_connect (server, "stopping", G_CALLBACK (on_server_stopping_cb), NULL);
+    }
+  G_UNLOCK (stopping_connect);
+
   soup_server_add_handler (soup, LK_KIOSK_WS_PATH, http_cb, server, NULL);
   soup_server_add_websocket_handler (soup, LK_KIOSK_WS_PATH, NULL, NULL, websocket_cb, server, NULL);
 }

@@ -185,6 +185,14 @@ test_snapshot_and_messages (void)
 }
 
 static gboolean
+staff_subscribed (gpointer user_data)
+{
+  LkTestServer *ts = user_data;
+
+  return lk_hub_count (lk_server_get_hub (ts->server), LK_HUB_STAFF) == 1;
+}
+
+static gboolean
 hub_empty (gpointer user_data)
 {
   LkTestServer *ts = user_data;
@@ -241,7 +249,7 @@ test_registration_and_list (void)
   /* The new kiosk connects with its secret and shows online. */
   ws = lk_test_kiosk_connect (ts, "K-10", secret);
   g_assert_nonnull (ws->connection);
-  g_assert_nonnull (lk_test_ws_wait (ws, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
+  lk_test_ws_expect (lk_test_ws_wait (ws, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
 
   g_assert_cmpuint (lk_test_json (ts, "GET", "/api/v1/kiosks", ts->teacher_token, NULL, &list), ==, 200);
   array = json_node_get_array (list);
@@ -389,8 +397,8 @@ test_release (void)
 
   k1 = lk_test_kiosk_connect (ts, "K-01", s1);
   k2 = lk_test_kiosk_connect (ts, "K-02", s2);
-  g_assert_nonnull (lk_test_ws_wait (k1, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
-  g_assert_nonnull (lk_test_ws_wait (k2, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
+  lk_test_ws_expect (lk_test_ws_wait (k1, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
+  lk_test_ws_expect (lk_test_ws_wait (k2, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
 
   request = g_strdup_printf ("{\"type\": \"claim.request\", \"id\": \"r1\", \"code\": \"%s\"}", code);
   authorized = lk_test_ws_request (k1, request, "r1", WAIT_MS);
@@ -447,6 +455,33 @@ test_release (void)
   lk_test_server_free (ts);
 }
 
+/* Stopping the server says goodbye to kiosks and event sockets, so they reconnect at once. */
+static void
+test_goodbye_on_stop (void)
+{
+  LkTestServer *ts = lk_test_server_new (0, NULL);
+  g_autofree char *secret = lk_test_server_register_kiosk (ts, "K-01", ts->school_id);
+  g_autofree char *header = g_strdup_printf ("Bearer %s", ts->teacher_token);
+  g_autoptr(LkTestWs) kiosk = lk_test_kiosk_connect (ts, "K-01", secret);
+  g_autoptr(LkTestWs) staff = lk_test_ws_connect (ts, LK_ADMIN_EVENTS_PATH, header);
+
+  lk_test_ws_expect (lk_test_ws_wait (kiosk, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
+  g_assert_nonnull (staff->connection);
+  g_assert_true (lk_test_wait_until (NULL, WAIT_MS, staff_subscribed, ts));
+
+  lk_server_stop (ts->server);
+  g_assert_true (lk_test_ws_wait_closed (kiosk, WAIT_MS));
+  g_assert_cmpint (soup_websocket_connection_get_close_code (kiosk->connection), ==,
+                   SOUP_WEBSOCKET_CLOSE_GOING_AWAY);
+  g_assert_true (lk_test_ws_wait_closed (staff, WAIT_MS));
+  g_assert_cmpint (soup_websocket_connection_get_close_code (staff->connection), ==,
+                   SOUP_WEBSOCKET_CLOSE_GOING_AWAY);
+
+  g_clear_pointer (&kiosk, lk_test_ws_free);
+  g_clear_pointer (&staff, lk_test_ws_free);
+  lk_test_server_free (ts);
+}
+
 /* A well-formed code (right check digit) that was never issued. */
 static char *
 unknown_code (guint n)
@@ -471,7 +506,7 @@ test_wrong_codes_rate_limited (void)
 
   /* A code of another school is not valid at this school's kiosk. */
   other = lk_test_kiosk_connect (ts, "K-OTHER", other_secret);
-  g_assert_nonnull (lk_test_ws_wait (other, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
+  lk_test_ws_expect (lk_test_ws_wait (other, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
   request = lk_test_claim_request ("x1", code);
   m = lk_test_ws_request (other, request, "x1", WAIT_MS);
   g_assert_nonnull (m);
@@ -480,7 +515,7 @@ test_wrong_codes_rate_limited (void)
   g_assert_cmpint (lk_store_debug_count (lk_server_get_store (ts->server), "claims", NULL), ==, 0);
 
   ws = lk_test_kiosk_connect (ts, "K-01", secret);
-  g_assert_nonnull (lk_test_ws_wait (ws, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
+  lk_test_ws_expect (lk_test_ws_wait (ws, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
   for (guint i = 0; i < LK_CLAIMS_KIOSK_BURST; i++)
     {
       g_autofree char *wrong = unknown_code (i);
@@ -507,7 +542,7 @@ test_wrong_codes_rate_limited (void)
     g_autofree char *s2 = lk_test_server_register_kiosk (ts, "K-02", ts->school_id);
     g_autoptr(LkTestWs) k2 = lk_test_kiosk_connect (ts, "K-02", s2);
 
-    g_assert_nonnull (lk_test_ws_wait (k2, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
+    lk_test_ws_expect (lk_test_ws_wait (k2, LK_MSG_CODES_SNAPSHOT, NULL, WAIT_MS));
     g_free (request);
     request = lk_test_claim_request ("k2", code);
     m = lk_test_ws_request (k2, request, "k2", WAIT_MS);
@@ -534,6 +569,7 @@ main (int   argc,
   g_test_add_func ("/server/kiosk/heartbeat-lively", test_heartbeat_lively);
   g_test_add_func ("/server/kiosk/release", test_release);
   g_test_add_func ("/server/kiosk/wrong-codes-rate-limited", test_wrong_codes_rate_limited);
+  g_test_add_func ("/server/kiosk/goodbye-on-stop", test_goodbye_on_stop);
 
   return g_test_run ();
 }

@@ -180,6 +180,13 @@ lk_test_ws_request (LkTestWs   *ws,
   return lk_test_ws_wait (ws, NULL, id, timeout_ms);
 }
 
+void
+lk_test_ws_expect (LkTestWsMessage *message)
+{
+  g_assert_nonnull (message);
+  lk_test_ws_message_free (message);
+}
+
 guint
 lk_test_ws_count (LkTestWs   *ws,
                   const char *type)

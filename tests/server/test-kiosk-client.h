@@ -52,6 +52,8 @@ LkTestWsMessage *lk_test_ws_request  (LkTestWs     *ws,
                                       const char   *json,
                                       const char   *id,
                                       guint         timeout_ms);
+/* Asserts that @message arrived (is not NULL) and frees it. */
+void        lk_test_ws_expect        (LkTestWsMessage *message);
 /* Messages of @type received and not yet taken. */
 guint       lk_test_ws_count         (LkTestWs     *ws,
                                       const char   *type);
