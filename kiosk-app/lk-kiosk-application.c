@@ -21,6 +21,7 @@ struct _LkKioskApplication
   LkKioskStore   *store;
   LkKioskLink    *link;
   LkKioskFlow    *flow;
+  gboolean        windowed;
 };
 
 G_DEFINE_FINAL_TYPE (LkKioskApplication, lk_kiosk_application, GTK_TYPE_APPLICATION)
@@ -30,6 +31,8 @@ static const GOptionEntry options[] = {
     N_("The kiosk’s config file (default /etc/lingka/kiosk.conf)"), N_("FILE") },
   { "service", 0, 0, G_OPTION_ARG_STRING, NULL,
     N_("Service mode without display or server: status or test-issue"), N_("MODE") },
+  { "windowed", 0, 0, G_OPTION_ARG_NONE, NULL,
+    N_("Run in a window instead of full screen (for demos and development)"), NULL },
   { "version", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Print the version and exit"), NULL },
   { NULL }
 };
@@ -68,6 +71,7 @@ lk_kiosk_application_handle_local_options (GApplication *app,
   /* A filename option is a bytestring (MEASURED.md, pitfall 10). */
   g_variant_dict_lookup (dict, "config", "^&ay", &config_path);
   g_variant_dict_lookup (dict, "service", "&s", &service);
+  self->windowed = g_variant_dict_contains (dict, "windowed");
 
   self->config = lk_kiosk_config_new_from_file (config_path, &error);
   if (self->config == NULL)
@@ -130,7 +134,9 @@ lk_kiosk_application_activate (GApplication *app)
   window = GTK_WINDOW (lk_kiosk_window_new (GTK_APPLICATION (app), self->flow));
   /* Portrait or landscape from the screen, before the first layout. */
   monitors = gdk_display_get_monitors (gdk_display_get_default ());
-  if (g_list_model_get_n_items (monitors) > 0)
+  if (self->windowed)
+    gtk_window_set_default_size (window, 1280, 720);
+  else if (g_list_model_get_n_items (monitors) > 0)
     {
       g_autoptr(GdkMonitor) monitor = g_list_model_get_item (monitors, 0);
       GdkRectangle geometry;
@@ -138,7 +144,8 @@ lk_kiosk_application_activate (GApplication *app)
       gdk_monitor_get_geometry (monitor, &geometry);
       gtk_window_set_default_size (window, geometry.width, geometry.height);
     }
-  gtk_window_fullscreen (window);
+  if (!self->windowed)
+    gtk_window_fullscreen (window);
   gtk_window_present (window);
   lk_kiosk_flow_start (self->flow);
 }
