@@ -47,6 +47,8 @@ typedef struct
   SoupWebsocketConnection *connection;
   Waiting                  waiting;
   gint64                   sent_at;
+  gint64                   cycle_started;
+  guint                    pace_source;
   guint64                  seq;
 } Active;
 
@@ -96,6 +98,7 @@ static int opt_connections = 50;
 static int opt_idle = 0;
 static double opt_duration = 10.0;
 static double opt_warmup = 1.0;
+static int opt_pace_ms = 0;
 
 static GOptionEntry entries[] = {
   { "url", 'u', 0, G_OPTION_ARG_STRING, &opt_url, "Server base URL (loopback)", "http://127.0.0.1:PORT" },
@@ -106,6 +109,8 @@ static GOptionEntry entries[] = {
     "Idle sockets: lines \"kiosk SN SECRET\" or \"app ID TOKEN\"", "FILE" },
   { "duration", 'd', 0, G_OPTION_ARG_DOUBLE, &opt_duration, "Measured seconds", "S" },
   { "warmup", 'w', 0, G_OPTION_ARG_DOUBLE, &opt_warmup, "Unmeasured seconds first", "S" },
+  { "pace", 'p', 0, G_OPTION_ARG_INT, &opt_pace_ms,
+    "Each kiosk starts a claim every MS milliseconds (0: as fast as answers come)", "MS" },
   { NULL }
 };
 
@@ -147,6 +152,7 @@ active_send_request (Active *active)
 {
   g_autofree char *json = NULL;
 
+  active->cycle_started = g_get_monotonic_time ();
   active->seq++;
   json = g_strdup_printf ("{\"type\":\"claim.request\",\"id\":\"b%u-%" G_GUINT64_FORMAT "\","
                           "\"code\":\"%s\"}", active->index, active->seq, active->code);
@@ -168,6 +174,17 @@ active_send_failed (Active *active,
   active->waiting = WAIT_ACK;
   active->sent_at = g_get_monotonic_time ();
   soup_websocket_connection_send_text (active->connection, json);
+}
+
+static gboolean
+on_pace_cb (gpointer data)
+{
+  Active *active = data;
+
+  active->pace_source = 0;
+  if (!active->bench->stopping)
+    active_send_request (active);
+  return G_SOURCE_REMOVE;
 }
 
 static void
@@ -248,7 +265,17 @@ on_active_message_cb (SoupWebsocketConnection *connection,
     }
 
   active->waiting = WAIT_NOTHING;
-  if (!bench->stopping)
+  if (bench->stopping)
+    return;
+  if (opt_pace_ms > 0)
+    {
+      /* Paced: the next claim starts one period after this one did. */
+      gint64 next = active->cycle_started + (gint64) opt_pace_ms * 1000;
+      gint64 wait_ms = MAX (0, (next - now) / 1000);
+
+      active->pace_source = g_timeout_add (wait_ms, on_pace_cb, active);
+    }
+  else
     active_send_request (active);
 }
 
@@ -596,7 +623,7 @@ main (int   argc,
     }
   if (opt_connections < 1 || opt_connections > MAX_CONNECTIONS || opt_idle < 0
       || opt_idle > MAX_IDLE || opt_duration <= 0 || opt_duration > 600
-      || opt_warmup < 0 || opt_warmup > 60)
+      || opt_warmup < 0 || opt_warmup > 60 || opt_pace_ms < 0 || opt_pace_ms > 60000)
     {
       g_printerr ("bench-ws-claims: out of bounds (connections 1…%d, idle 0…%d, "
                   "duration ≤ 600 s, warmup ≤ 60 s)\n", MAX_CONNECTIONS, MAX_IDLE);
@@ -719,7 +746,15 @@ main (int   argc,
 
   /* 3. warm up, measure, stop */
   for (guint i = 0; i < bench.actives->len; i++)
-    active_send_request (g_ptr_array_index (bench.actives, i));
+    {
+      Active *active = g_ptr_array_index (bench.actives, i);
+
+      /* Paced kiosks start at random phases, as people arrive at kiosks, not in lockstep. */
+      if (opt_pace_ms > 0)
+        active->pace_source = g_timeout_add (g_random_int_range (0, opt_pace_ms), on_pace_cb, active);
+      else
+        active_send_request (active);
+    }
   if (opt_warmup > 0)
     g_timeout_add ((guint) (opt_warmup * 1000), on_measure_cb, &bench);
   else
@@ -746,6 +781,9 @@ main (int   argc,
   g_array_sort (bench.report_us, compare_gint64);
   round_trips = bench.claim_us->len + bench.report_us->len;
 
+  if (opt_pace_ms > 0)
+    g_print ("paced: a claim every %d ms per kiosk (%.0f claims/s offered)\n", opt_pace_ms,
+             opt_connections * 1000.0 / opt_pace_ms);
   g_print ("claim: connections=%d idle=%d seconds=%.2f requests=%u rate=%.0f/s "
            "p50=%.3fms p99=%.3fms max=%.3fms authorized=%" G_GUINT64_FORMAT "\n",
            opt_connections, opt_idle, seconds, bench.claim_us->len,
