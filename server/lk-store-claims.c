@@ -118,7 +118,7 @@ lk_store_kiosk_authenticate (LkStore     *self,
 }
 
 static gboolean
-kiosk_touch_locked (LkStore     *self,
+kiosk_touch_in_tx (LkStore     *self,
                       gint64       kiosk_id,
                       gint64       now,
                       GError     **error)
@@ -134,7 +134,7 @@ kiosk_touch_locked (LkStore     *self,
 }
 
 static gboolean
-kiosk_set_status_locked (LkStore     *self,
+kiosk_set_status_in_tx (LkStore     *self,
                            gint64       kiosk_id,
                            const char  *stock,
                            const char  *faults_json,
@@ -161,7 +161,44 @@ kiosk_set_status_locked (LkStore     *self,
   *changed = sqlite3_changes (db) > 0;
   if (*changed)
     return TRUE;
-  return kiosk_touch_locked (self, kiosk_id, now, error);
+  return kiosk_touch_in_tx (self, kiosk_id, now, error);
+}
+
+/* Each in its own immediate transaction, so that the store's writer queue orders it with every
+ * other writer of the server (an autocommit UPDATE would meet them in SQLite's busy handler). */
+static gboolean
+kiosk_touch_locked (LkStore     *self,
+                    gint64       kiosk_id,
+                    gint64       now,
+                    GError     **error)
+{
+  if (!lk_store_begin_immediate (self, error))
+    return FALSE;
+  if (!kiosk_touch_in_tx (self, kiosk_id, now, error))
+    {
+      lk_store_rollback (self);
+      return FALSE;
+    }
+  return lk_store_commit (self, error);
+}
+
+static gboolean
+kiosk_set_status_locked (LkStore     *self,
+                         gint64       kiosk_id,
+                         const char  *stock,
+                         const char  *faults_json,
+                         gint64       now,
+                         gboolean    *changed,
+                         GError     **error)
+{
+  if (!lk_store_begin_immediate (self, error))
+    return FALSE;
+  if (!kiosk_set_status_in_tx (self, kiosk_id, stock, faults_json, now, changed, error))
+    {
+      lk_store_rollback (self);
+      return FALSE;
+    }
+  return lk_store_commit (self, error);
 }
 
 JsonNode *
