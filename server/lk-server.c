@@ -26,7 +26,7 @@
 #include "lk-server.h"
 
 #define LISTEN_BACKLOG 4096
-#define CHECKPOINT_INTERVAL_S 10
+#define CHECKPOINT_INTERVAL_S 1
 #define PURGE_INTERVAL_S 3600
 #define SMS_BATCH 32
 #define SMS_MAX_DELAY_S 3600

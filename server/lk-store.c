@@ -39,7 +39,9 @@ struct _LkStore
   /* SQLite has one writer. Writers of this process queue here instead of meeting in SQLite's
    * busy handler, which sleeps in steps of milliseconds and so turns a few microseconds of
    * contention between listener threads into whole milliseconds for every request. */
-  GMutex      writer_lock;
+  GMutex      writer_mutex;
+  GCond       writer_cond;
+  gboolean    writer_held;
 };
 
 G_DEFINE_FINAL_TYPE (LkStore, lk_store, G_TYPE_OBJECT)
@@ -110,9 +112,7 @@ open_connection (LkStore  *self,
   /* Checkpoints run on the maintenance timer, off the request path (MEASURED.md, 7). */
   pragmas = g_strdup_printf ("PRAGMA foreign_keys = ON;"
                              "PRAGMA synchronous = %s;"
-                             "PRAGMA wal_autocheckpoint = %d;"
-                             /* pages come from the page cache without a pread(2) each */
-                             "PRAGMA mmap_size = 268435456;",
+                             "PRAGMA wal_autocheckpoint = %d;",
                              self->synchronous,
                              self->read_only ? 1000 : 0);
   if (!exec_sql (conn->db, pragmas, error))
@@ -233,7 +233,8 @@ lk_store_finalize (GObject *object)
 
   g_clear_pointer (&self->connections, g_hash_table_unref);
   g_mutex_clear (&self->lock);
-  g_mutex_clear (&self->writer_lock);
+  g_mutex_clear (&self->writer_mutex);
+  g_cond_clear (&self->writer_cond);
   g_clear_pointer (&self->path, g_free);
   g_clear_pointer (&self->synchronous, g_free);
 
@@ -252,7 +253,8 @@ static void
 lk_store_init (LkStore *self)
 {
   g_mutex_init (&self->lock);
-  g_mutex_init (&self->writer_lock);
+  g_mutex_init (&self->writer_mutex);
+  g_cond_init (&self->writer_cond);
   self->connections = g_hash_table_new_full (NULL, NULL, NULL,
                                              (GDestroyNotify) lk_connection_free);
 }
@@ -399,15 +401,41 @@ lk_store_step_done (LkStore  *self,
   return lk_store_set_error (self, error, rc, "Statement failed");
 }
 
+/* Waits for the writer's turn as long as SQLite's busy handler would have, then gives up with
+ * LK_STORE_ERROR_BUSY: a bug that leaves a transaction open fails requests, it never hangs the
+ * server. */
+static gboolean
+acquire_writer (LkStore  *self,
+                GError  **error)
+{
+  gint64 deadline = g_get_monotonic_time () + BUSY_TIMEOUT_MS * G_TIME_SPAN_MILLISECOND;
+  gboolean acquired = TRUE;
+
+  g_mutex_lock (&self->writer_mutex);
+  while (self->writer_held && acquired)
+    acquired = g_cond_wait_until (&self->writer_cond, &self->writer_mutex, deadline)
+               || !self->writer_held;
+  if (acquired)
+    self->writer_held = TRUE;
+  g_mutex_unlock (&self->writer_mutex);
+
+  if (!acquired)
+    g_set_error_literal (error, LK_STORE_ERROR, LK_STORE_ERROR_BUSY,
+                         "Timed out waiting for the database writer");
+  return acquired;
+}
+
 static void
 release_writer (LkStore      *self,
                 LkConnection *conn)
 {
-  if (conn->holds_writer)
-    {
-      conn->holds_writer = FALSE;
-      g_mutex_unlock (&self->writer_lock);
-    }
+  if (!conn->holds_writer)
+    return;
+  conn->holds_writer = FALSE;
+  g_mutex_lock (&self->writer_mutex);
+  self->writer_held = FALSE;
+  g_cond_signal (&self->writer_cond);
+  g_mutex_unlock (&self->writer_mutex);
 }
 
 gboolean
@@ -425,7 +453,8 @@ lk_store_begin_immediate (LkStore  *self,
                            "A write transaction is already open on this thread");
       return FALSE;
     }
-  g_mutex_lock (&self->writer_lock);
+  if (!acquire_writer (self, error))
+    return FALSE;
   conn->holds_writer = TRUE;
 
   stmt = lk_store_prepare (self, "BEGIN IMMEDIATE", error);
