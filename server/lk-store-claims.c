@@ -13,6 +13,7 @@
 
 #include "lk-store-private.h"
 #include "lk-store-claims.h"
+#include "lk-claim-codes.h"
 
 /* The sha256 hex of nothing anyone knows: compared against when an SN is unknown, so that an
  * unknown SN and a wrong secret take the same time. */
@@ -218,7 +219,7 @@ lk_store_kiosks_list (LkStore     *self,
                              "SELECT id, sn, school_id, last_seen, stock, faults FROM kiosks "
                              "WHERE ?1 = 0 OR school_id = ?1 ORDER BY sn", error);
   claims = lk_store_prepare (self,
-                             "SELECT id, authorized_at FROM claims "
+                             "SELECT id AS claim_id, authorized_at FROM claims "
                              "WHERE kiosk_id = ?1 AND status = 'reserved' ORDER BY id", error);
   if (kiosks == NULL || claims == NULL)
     goto fail;
@@ -256,20 +257,8 @@ lk_store_kiosks_list (LkStore     *self,
       json_builder_begin_array (builder);
       sqlite3_reset (claims);
       sqlite3_bind_int64 (claims, 1, sqlite3_column_int64 (kiosks, 0));
-      while ((rc = sqlite3_step (claims)) == SQLITE_ROW)
-        {
-          json_builder_begin_object (builder);
-          json_builder_set_member_name (builder, "claim_id");
-          json_builder_add_int_value (builder, sqlite3_column_int64 (claims, 0));
-          json_builder_set_member_name (builder, "authorized_at");
-          json_builder_add_int_value (builder, sqlite3_column_int64 (claims, 1));
-          json_builder_end_object (builder);
-        }
-      if (rc != SQLITE_DONE)
-        {
-          lk_store_set_error (self, error, rc, "Reserved claims");
-          goto fail;
-        }
+      if (!lk_store_add_rows (self, claims, builder, "Reserved claims", error))
+        goto fail;
       json_builder_end_array (builder);
       json_builder_end_object (builder);
     }
@@ -297,28 +286,15 @@ fail:
 
 /* --- codes --- */
 
-static void
-add_code_item (JsonBuilder *builder,
-               gint64       code_id,
-               const char  *digest,
-               const char  *name,
-               const char  *klass)
+/* A row (id, kiosk_digest, name, class_name) as a codes.snapshot / code.added item, with the
+ * name masked: the shape is lk_claim_code_item_json()'s, shared with code.added on payment. */
+static JsonNode *
+code_item_from_row (LkStmt *stmt)
 {
-  g_autofree char *masked = lk_mask_name (name);
+  g_autofree char *masked = lk_mask_name (lk_stmt_text (stmt, 2));
 
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "code_id");
-  json_builder_add_int_value (builder, code_id);
-  json_builder_set_member_name (builder, "digest");
-  json_builder_add_string_value (builder, digest);
-  json_builder_set_member_name (builder, "student");
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "name");
-  json_builder_add_string_value (builder, masked);
-  json_builder_set_member_name (builder, "class");
-  json_builder_add_string_value (builder, klass);
-  json_builder_end_object (builder);
-  json_builder_end_object (builder);
+  return lk_claim_code_item_json (sqlite3_column_int64 (stmt, 0), lk_stmt_text (stmt, 1),
+                                  masked, lk_stmt_text (stmt, 3));
 }
 
 JsonNode *
@@ -340,8 +316,7 @@ lk_store_codes_open (LkStore     *self,
 
   json_builder_begin_array (builder);
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    add_code_item (builder, sqlite3_column_int64 (stmt, 0), lk_stmt_text (stmt, 1),
-                   lk_stmt_text (stmt, 2), lk_stmt_text (stmt, 3));
+    json_builder_add_value (builder, code_item_from_row (stmt));
   if (rc != SQLITE_DONE)
     {
       lk_store_set_error (self, error, rc, "Open codes");
@@ -356,7 +331,6 @@ lk_store_code_item (LkStore     *self,
                     gint64       code_id,
                     GError     **error)
 {
-  g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(LkStmt) stmt = NULL;
   int rc;
 
@@ -378,9 +352,7 @@ lk_store_code_item (LkStore     *self,
       lk_store_set_error (self, error, rc, "Code item");
       return NULL;
     }
-  add_code_item (builder, sqlite3_column_int64 (stmt, 0), lk_stmt_text (stmt, 1),
-                 lk_stmt_text (stmt, 2), lk_stmt_text (stmt, 3));
-  return json_builder_get_root (builder);
+  return code_item_from_row (stmt);
 }
 
 /* --- replies --- */

@@ -73,6 +73,15 @@ char     *lk_stmt_dup_text            (LkStmt      *stmt,
 const char *lk_stmt_text              (LkStmt      *stmt,
                                        int          column);
 
+/* Steps @stmt to its end and appends each row to @builder (positioned inside an array) as an
+ * object: one member per column, named as the SQL names it (use AS) and typed as SQLite holds
+ * the value (integer, real, text or null). On a step error sets @error with @what. */
+gboolean  lk_store_add_rows           (LkStore     *self,
+                                       LkStmt      *stmt,
+                                       JsonBuilder *builder,
+                                       const char  *what,
+                                       GError     **error);
+
 /* Appends an audit_log row inside the caller's transaction. */
 gboolean  lk_store_audit_in_tx        (LkStore     *self,
                                        gint64       user_id,

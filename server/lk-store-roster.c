@@ -374,30 +374,17 @@ lk_store_directory_schools (LkStore     *self,
 {
   g_autoptr(LkStmt) stmt = NULL;
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  int rc;
 
   stmt = lk_store_prepare (self,
-                           "SELECT s.id, s.name FROM schools s JOIN provinces p ON p.id = s.province_id "
+                           "SELECT s.id AS id, s.name AS name FROM schools s JOIN provinces p ON p.id = s.province_id "
                            "WHERE p.name = ?1 AND EXISTS (SELECT 1 FROM students st WHERE st.school_id = s.id) "
                            "ORDER BY s.name", error);
   if (stmt == NULL)
     return NULL;
   lk_stmt_bind_text (stmt, 1, province);
   json_builder_begin_array (builder);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "id");
-      json_builder_add_int_value (builder, sqlite3_column_int64 (stmt, 0));
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, lk_stmt_text (stmt, 1));
-      json_builder_end_object (builder);
-    }
-  if (rc != SQLITE_DONE)
-    {
-      lk_store_set_error (self, error, rc, "Cannot read schools");
-      return NULL;
-    }
+  if (!lk_store_add_rows (self, stmt, builder, "Cannot read schools", error))
+    return NULL;
   json_builder_end_array (builder);
   return json_builder_get_root (builder);
 }
@@ -731,49 +718,17 @@ lk_store_student_history (LkStore  *self,
 {
   g_autoptr(LkStmt) stmt = NULL;
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  int rc;
 
   stmt = lk_store_prepare (self,
-                           "SELECT version, class_name, name, student_no, card_no, reason, batch_id, "
-                           "changed_by, changed_at FROM student_history WHERE student_id = ?1 "
+                           "SELECT version, class_name AS class, name, student_no, card_no, reason, "
+                           "batch_id, changed_by, changed_at FROM student_history WHERE student_id = ?1 "
                            "ORDER BY version DESC, id DESC", error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, student_id);
   json_builder_begin_array (builder);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      json_builder_begin_object (builder);
-      json_builder_set_member_name (builder, "version");
-      json_builder_add_int_value (builder, sqlite3_column_int64 (stmt, 0));
-      json_builder_set_member_name (builder, "class");
-      json_builder_add_string_value (builder, lk_stmt_text (stmt, 1));
-      json_builder_set_member_name (builder, "name");
-      json_builder_add_string_value (builder, lk_stmt_text (stmt, 2));
-      json_builder_set_member_name (builder, "student_no");
-      json_builder_add_string_value (builder, lk_stmt_text (stmt, 3));
-      add_text_or_null (builder, "card_no", stmt, 4);
-      json_builder_set_member_name (builder, "reason");
-      json_builder_add_string_value (builder, lk_stmt_text (stmt, 5));
-      json_builder_set_member_name (builder, "batch_id");
-      if (sqlite3_column_type (stmt, 6) == SQLITE_NULL)
-        json_builder_add_null_value (builder);
-      else
-        json_builder_add_int_value (builder, sqlite3_column_int64 (stmt, 6));
-      json_builder_set_member_name (builder, "changed_by");
-      if (sqlite3_column_type (stmt, 7) == SQLITE_NULL)
-        json_builder_add_null_value (builder);
-      else
-        json_builder_add_int_value (builder, sqlite3_column_int64 (stmt, 7));
-      json_builder_set_member_name (builder, "changed_at");
-      json_builder_add_int_value (builder, sqlite3_column_int64 (stmt, 8));
-      json_builder_end_object (builder);
-    }
-  if (rc != SQLITE_DONE)
-    {
-      lk_store_set_error (self, error, rc, "Cannot read the history");
-      return NULL;
-    }
+  if (!lk_store_add_rows (self, stmt, builder, "Cannot read the history", error))
+    return NULL;
   json_builder_end_array (builder);
   return json_builder_get_root (builder);
 }
@@ -786,34 +741,18 @@ add_stats_rows (LkStore      *self,
                 const char   *member,
                 const char   *sql,
                 gint64        school_id,
-                const char  **keys,
-                guint         n_keys,
                 GError      **error)
 {
   g_autoptr(LkStmt) stmt = lk_store_prepare (self, sql, error);
-  int rc;
 
   if (stmt == NULL)
     return FALSE;
   sqlite3_bind_int64 (stmt, 1, school_id);
   json_builder_set_member_name (builder, member);
   json_builder_begin_array (builder);
-  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      json_builder_begin_object (builder);
-      for (guint i = 0; i < n_keys; i++)
-        {
-          json_builder_set_member_name (builder, keys[i]);
-          if (sqlite3_column_type (stmt, i) == SQLITE_INTEGER)
-            json_builder_add_int_value (builder, sqlite3_column_int64 (stmt, i));
-          else
-            json_builder_add_string_value (builder, lk_stmt_text (stmt, i));
-        }
-      json_builder_end_object (builder);
-    }
+  if (!lk_store_add_rows (self, stmt, builder, "Cannot compute statistics", error))
+    return FALSE;
   json_builder_end_array (builder);
-  if (rc != SQLITE_DONE)
-    return lk_store_set_error (self, error, rc, "Cannot compute statistics");
   return TRUE;
 }
 
@@ -822,36 +761,35 @@ lk_store_stats (LkStore  *self,
                 gint64    school_id,
                 GError  **error)
 {
-  static const char *school_keys[] = { "school_id", "school", "students", "applications", "paid", "issued" };
-  static const char *class_keys[] = { "school_id", "class", "students", "applications", "paid", "issued" };
-  static const char *day_keys[] = { "day", "applications", "paid", "issued" };
   g_autoptr(JsonBuilder) builder = json_builder_new ();
 
   json_builder_begin_object (builder);
   if (!add_stats_rows (self, builder, "by_school",
-                       "SELECT s.id, s.name, count(DISTINCT st.id), count(a.id), "
-                       "coalesce(sum(a.status IN ('paid', 'claimable', 'issued')), 0), "
-                       "coalesce(sum(a.status = 'issued'), 0) "
+                       "SELECT s.id AS school_id, s.name AS school, count(DISTINCT st.id) AS students, "
+                       "count(a.id) AS applications, "
+                       "coalesce(sum(a.status IN ('paid', 'claimable', 'issued')), 0) AS paid, "
+                       "coalesce(sum(a.status = 'issued'), 0) AS issued "
                        "FROM schools s JOIN students st ON st.school_id = s.id "
                        "LEFT JOIN applications a ON a.student_id = st.id AND a.status != 'cancelled' "
                        "WHERE ?1 = 0 OR s.id = ?1 GROUP BY s.id ORDER BY s.id",
-                       school_id, school_keys, G_N_ELEMENTS (school_keys), error)
+                       school_id, error)
       || !add_stats_rows (self, builder, "by_class",
-                          "SELECT st.school_id, st.class_name, count(DISTINCT st.id), count(a.id), "
-                          "coalesce(sum(a.status IN ('paid', 'claimable', 'issued')), 0), "
-                          "coalesce(sum(a.status = 'issued'), 0) "
+                          "SELECT st.school_id AS school_id, st.class_name AS class, "
+                          "count(DISTINCT st.id) AS students, count(a.id) AS applications, "
+                          "coalesce(sum(a.status IN ('paid', 'claimable', 'issued')), 0) AS paid, "
+                          "coalesce(sum(a.status = 'issued'), 0) AS issued "
                           "FROM students st LEFT JOIN applications a ON a.student_id = st.id "
                           "AND a.status != 'cancelled' WHERE ?1 = 0 OR st.school_id = ?1 "
                           "GROUP BY st.school_id, st.class_name ORDER BY st.school_id, st.class_name",
-                          school_id, class_keys, G_N_ELEMENTS (class_keys), error)
+                          school_id, error)
       || !add_stats_rows (self, builder, "by_day",
-                          "SELECT a.day, count(a.id), "
-                          "coalesce(sum(a.status IN ('paid', 'claimable', 'issued')), 0), "
-                          "coalesce(sum(a.status = 'issued'), 0) "
+                          "SELECT a.day AS day, count(a.id) AS applications, "
+                          "coalesce(sum(a.status IN ('paid', 'claimable', 'issued')), 0) AS paid, "
+                          "coalesce(sum(a.status = 'issued'), 0) AS issued "
                           "FROM applications a JOIN students st ON st.id = a.student_id "
                           "WHERE a.status != 'cancelled' AND (?1 = 0 OR st.school_id = ?1) "
                           "GROUP BY a.day ORDER BY a.day",
-                          school_id, day_keys, G_N_ELEMENTS (day_keys), error))
+                          school_id, error))
     return NULL;
   json_builder_end_object (builder);
   return json_builder_get_root (builder);

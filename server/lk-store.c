@@ -538,6 +538,45 @@ lk_stmt_text (LkStmt *stmt,
 }
 
 gboolean
+lk_store_add_rows (LkStore      *self,
+                   LkStmt       *stmt,
+                   JsonBuilder  *builder,
+                   const char   *what,
+                   GError      **error)
+{
+  int n_columns = sqlite3_column_count (stmt);
+  int rc;
+
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      json_builder_begin_object (builder);
+      for (int i = 0; i < n_columns; i++)
+        {
+          json_builder_set_member_name (builder, sqlite3_column_name (stmt, i));
+          switch (sqlite3_column_type (stmt, i))
+            {
+            case SQLITE_INTEGER:
+              json_builder_add_int_value (builder, sqlite3_column_int64 (stmt, i));
+              break;
+            case SQLITE_FLOAT:
+              json_builder_add_double_value (builder, sqlite3_column_double (stmt, i));
+              break;
+            case SQLITE_NULL:
+              json_builder_add_null_value (builder);
+              break;
+            default:
+              json_builder_add_string_value (builder, lk_stmt_text (stmt, i));
+              break;
+            }
+        }
+      json_builder_end_object (builder);
+    }
+  if (rc != SQLITE_DONE)
+    return lk_store_set_error (self, error, rc, what);
+  return TRUE;
+}
+
+gboolean
 lk_store_audit_in_tx (LkStore     *self,
                       gint64       user_id,
                       const char  *action,
