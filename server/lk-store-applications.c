@@ -273,7 +273,6 @@ lk_store_application_get (LkStore     *self,
 {
   g_autoptr(LkStmt) stmt = NULL;
   LkApplicationRecord *record;
-  int rc;
 
   stmt = lk_store_prepare (self,
                            "SELECT a.id, a.token_hash, a.status, a.phone, a.fee_fen, a.student_id, "
@@ -285,17 +284,8 @@ lk_store_application_get (LkStore     *self,
   if (stmt == NULL)
     return NULL;
   lk_stmt_bind_text (stmt, 1, id);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_DONE)
-    {
-      g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND, "No such application");
-      return NULL;
-    }
-  if (rc != SQLITE_ROW)
-    {
-      lk_store_set_error (self, error, rc, "Cannot read the application");
-      return NULL;
-    }
+  if (!lk_store_step_one (self, stmt, "No such application", "Cannot read the application", error))
+    return NULL;
   record = g_new0 (LkApplicationRecord, 1);
   record->id = lk_stmt_dup_text (stmt, 0);
   record->token_hash = lk_stmt_dup_text (stmt, 1);
@@ -330,22 +320,12 @@ lk_store_payment_create (LkStore     *self,
 
   {
     g_autoptr(LkStmt) stmt = lk_store_prepare (self, "SELECT status FROM applications WHERE id = ?1", error);
-    int rc;
 
     if (stmt == NULL)
       goto fail;
     lk_stmt_bind_text (stmt, 1, application_id);
-    rc = sqlite3_step (stmt);
-    if (rc == SQLITE_DONE)
-      {
-        g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND, "No such application");
-        goto fail;
-      }
-    if (rc != SQLITE_ROW)
-      {
-        lk_store_set_error (self, error, rc, "Cannot read the application");
-        goto fail;
-      }
+    if (!lk_store_step_one (self, stmt, "No such application", "Cannot read the application", error))
+      goto fail;
     if (!g_str_equal (lk_stmt_text (stmt, 0), "verified"))
       {
         g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_CONFLICT, "The application is %s",
@@ -508,22 +488,12 @@ lk_store_payment_apply (LkStore             *self,
     g_autoptr(LkStmt) stmt = lk_store_prepare (self,
                                                "SELECT application_id, amount_fen, status FROM payments "
                                                "WHERE order_no = ?1", error);
-    int rc;
 
     if (stmt == NULL)
       goto fail;
     lk_stmt_bind_text (stmt, 1, order_no);
-    rc = sqlite3_step (stmt);
-    if (rc == SQLITE_DONE)
-      {
-        g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND, "No such order");
-        goto fail;
-      }
-    if (rc != SQLITE_ROW)
-      {
-        lk_store_set_error (self, error, rc, "Cannot read the order");
-        goto fail;
-      }
+    if (!lk_store_step_one (self, stmt, "No such order", "Cannot read the order", error))
+      goto fail;
     application_id = lk_stmt_dup_text (stmt, 0);
     expected_amount = sqlite3_column_int64 (stmt, 1);
     status = lk_stmt_dup_text (stmt, 2);

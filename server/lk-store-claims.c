@@ -54,23 +54,13 @@ lk_store_kiosk_find (LkStore     *self,
 {
   g_autoptr(LkStmt) stmt = NULL;
   LkKioskRecord *record;
-  int rc;
 
   stmt = lk_store_prepare (self, "SELECT id, sn, school_id FROM kiosks WHERE sn = ?1", error);
   if (stmt == NULL)
     return NULL;
   lk_stmt_bind_text (stmt, 1, sn);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_DONE)
-    {
-      g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND, "No such kiosk");
-      return NULL;
-    }
-  if (rc != SQLITE_ROW)
-    {
-      lk_store_set_error (self, error, rc, "Kiosk lookup");
-      return NULL;
-    }
+  if (!lk_store_step_one (self, stmt, "No such kiosk", "Kiosk lookup", error))
+    return NULL;
   record = g_new0 (LkKioskRecord, 1);
   record->id = sqlite3_column_int64 (stmt, 0);
   record->sn = lk_stmt_dup_text (stmt, 1);
@@ -332,7 +322,6 @@ lk_store_code_item (LkStore     *self,
                     GError     **error)
 {
   g_autoptr(LkStmt) stmt = NULL;
-  int rc;
 
   stmt = lk_store_prepare (self,
                            "SELECT c.id, c.kiosk_digest, s.name, s.class_name "
@@ -341,17 +330,8 @@ lk_store_code_item (LkStore     *self,
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, code_id);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_DONE)
-    {
-      g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND, "No such code");
-      return NULL;
-    }
-  if (rc != SQLITE_ROW)
-    {
-      lk_store_set_error (self, error, rc, "Code item");
-      return NULL;
-    }
+  if (!lk_store_step_one (self, stmt, "No such code", "Code item", error))
+    return NULL;
   return code_item_from_row (stmt);
 }
 

@@ -73,6 +73,14 @@ char     *lk_stmt_dup_text            (LkStmt      *stmt,
 const char *lk_stmt_text              (LkStmt      *stmt,
                                        int          column);
 
+/* Steps @stmt to a row that must exist: TRUE on a row; LK_STORE_ERROR_NOT_FOUND with
+ * @not_found when there is none; a store error with @what when the step fails. */
+gboolean  lk_store_step_one           (LkStore     *self,
+                                       LkStmt      *stmt,
+                                       const char  *not_found,
+                                       const char  *what,
+                                       GError     **error);
+
 /* Steps @stmt to its end and appends each row to @builder (positioned inside an array) as an
  * object: one member per column, named as the SQL names it (use AS) and typed as SQLite holds
  * the value (integer, real, text or null). On a step error sets @error with @what. */

@@ -255,7 +255,6 @@ lk_store_import_commit (LkStore         *self,
 
   {
     g_autoptr(LkStmt) stmt = NULL;
-    int rc;
 
     stmt = lk_store_prepare (self,
                              "SELECT created_by, status, checksum, payload FROM import_batches WHERE id = ?1",
@@ -263,17 +262,8 @@ lk_store_import_commit (LkStore         *self,
     if (stmt == NULL)
       goto fail;
     sqlite3_bind_int64 (stmt, 1, batch_id);
-    rc = sqlite3_step (stmt);
-    if (rc == SQLITE_DONE)
-      {
-        g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND, "No such batch");
-        goto fail;
-      }
-    if (rc != SQLITE_ROW)
-      {
-        lk_store_set_error (self, error, rc, "Cannot read the batch");
-        goto fail;
-      }
+    if (!lk_store_step_one (self, stmt, "No such batch", "Cannot read the batch", error))
+      goto fail;
     if (sqlite3_column_int64 (stmt, 0) != user_id)
       {
         g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_FORBIDDEN, "The batch belongs to another user");
@@ -545,23 +535,13 @@ lk_store_student_get (LkStore     *self,
 {
   g_autoptr(LkStmt) stmt = NULL;
   g_autoptr(JsonBuilder) builder = json_builder_new ();
-  int rc;
 
   stmt = lk_store_prepare (self, "SELECT " STUDENT_COLUMNS " FROM students s WHERE s.id = ?1", error);
   if (stmt == NULL)
     return NULL;
   sqlite3_bind_int64 (stmt, 1, student_id);
-  rc = sqlite3_step (stmt);
-  if (rc == SQLITE_DONE)
-    {
-      g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND, "No such student");
-      return NULL;
-    }
-  if (rc != SQLITE_ROW)
-    {
-      lk_store_set_error (self, error, rc, "Cannot read the student");
-      return NULL;
-    }
+  if (!lk_store_step_one (self, stmt, "No such student", "Cannot read the student", error))
+    return NULL;
   if (school_id != NULL)
     *school_id = sqlite3_column_int64 (stmt, 1);
   add_student (builder, stmt);
@@ -634,7 +614,6 @@ lk_store_student_update (LkStore     *self,
 
   {
     g_autoptr(LkStmt) stmt = NULL;
-    int rc;
 
     stmt = lk_store_prepare (self,
                              "SELECT school_id, coalesce(?2, class_name) = class_name AND "
@@ -649,17 +628,8 @@ lk_store_student_update (LkStore     *self,
     lk_stmt_bind_text (stmt, 4, student_no);
     lk_stmt_bind_text (stmt, 5, card_no);
     sqlite3_bind_int (stmt, 6, clear_card_no);
-    rc = sqlite3_step (stmt);
-    if (rc == SQLITE_DONE)
-      {
-        g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND, "No such student");
-        goto fail;
-      }
-    if (rc != SQLITE_ROW)
-      {
-        lk_store_set_error (self, error, rc, "Cannot read the student");
-        goto fail;
-      }
+    if (!lk_store_step_one (self, stmt, "No such student", "Cannot read the student", error))
+      goto fail;
     school_id = sqlite3_column_int64 (stmt, 0);
     same = sqlite3_column_int (stmt, 1) != 0;
   }

@@ -538,6 +538,24 @@ lk_stmt_text (LkStmt *stmt,
 }
 
 gboolean
+lk_store_step_one (LkStore     *self,
+                   LkStmt      *stmt,
+                   const char  *not_found,
+                   const char  *what,
+                   GError     **error)
+{
+  int rc = sqlite3_step (stmt);
+
+  if (rc == SQLITE_ROW)
+    return TRUE;
+  if (rc == SQLITE_DONE)
+    g_set_error_literal (error, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND, not_found);
+  else
+    lk_store_set_error (self, error, rc, what);
+  return FALSE;
+}
+
+gboolean
 lk_store_add_rows (LkStore      *self,
                    LkStmt       *stmt,
                    JsonBuilder  *builder,
