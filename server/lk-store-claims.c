@@ -679,38 +679,76 @@ exec_bound (LkStore     *self,
   return lk_store_step_done (self, stmt, error);
 }
 
-static gboolean
-claim_complete_locked (LkStore          *self,
-                         gint64            kiosk_id,
-                         const char       *msg_id,
-                         gint64            claim_id,
-                         const char       *card_no,
-                         const char       *card_data_json,
-                         gint64            now,
-                         LkClaimReplyFunc  make_reply,
-                         gpointer          user_data,
-                         LkClaimResult    *result,
-                         char            **reply,
-                         GError          **error)
+/* How a kiosk's report on one of its claims starts. */
+typedef enum
 {
-  g_auto(ClaimRow) row = { 0 };
+  REPORT_FAILED,    /* @error is set; no transaction is open */
+  REPORT_REPLAYED,  /* the same id was answered before: *reply is that answer, nothing is open */
+  REPORT_LOADED,    /* inside the transaction: @row holds the claim, or result->outcome is
+                     * LK_CLAIM_UNKNOWN_CLAIM when it is not a claim of this kiosk */
+} ReportStart;
+
+static ReportStart
+begin_claim_report (LkStore        *self,
+                    gint64          kiosk_id,
+                    const char     *msg_id,
+                    gint64          claim_id,
+                    ClaimRow       *row,
+                    LkClaimResult  *result,
+                    char          **reply,
+                    GError        **error)
+{
   GError *local_error = NULL;
 
   memset (result, 0, sizeof *result);
   result->claim_id = claim_id;
   if (!begin_with_replay (self, kiosk_id, msg_id, result, reply, error))
-    return FALSE;
+    return REPORT_FAILED;
   if (*reply != NULL)
-    return TRUE;
+    return REPORT_REPLAYED;
 
-  if (!load_claim (self, claim_id, kiosk_id, &row, &local_error))
+  if (!load_claim (self, claim_id, kiosk_id, row, &local_error))
     {
       if (local_error != NULL)
         {
           g_propagate_error (error, local_error);
-          goto fail;
+          lk_store_rollback (self);
+          return REPORT_FAILED;
         }
       result->outcome = LK_CLAIM_UNKNOWN_CLAIM;
+    }
+  return REPORT_LOADED;
+}
+
+static gboolean
+claim_complete_locked (LkStore          *self,
+                       gint64            kiosk_id,
+                       const char       *msg_id,
+                       gint64            claim_id,
+                       const char       *card_no,
+                       const char       *card_data_json,
+                       gint64            now,
+                       LkClaimReplyFunc  make_reply,
+                       gpointer          user_data,
+                       LkClaimResult    *result,
+                       char            **reply,
+                       GError          **error)
+{
+  g_auto(ClaimRow) row = { 0 };
+
+  switch (begin_claim_report (self, kiosk_id, msg_id, claim_id, &row, result, reply, error))
+    {
+    case REPORT_FAILED:
+      return FALSE;
+    case REPORT_REPLAYED:
+      return TRUE;
+    case REPORT_LOADED:
+      break;
+    }
+
+  if (result->outcome == LK_CLAIM_UNKNOWN_CLAIM)
+    {
+      /* Not a claim of this kiosk: answered as such, and nothing changes. */
     }
   else if (g_str_equal (row.status, "completed"))
     {
@@ -781,36 +819,33 @@ fail:
 
 static gboolean
 claim_fail_locked (LkStore          *self,
-                     gint64            kiosk_id,
-                     const char       *msg_id,
-                     gint64            claim_id,
-                     const char       *reason,
-                     const char       *card_no,
-                     gint64            now,
-                     LkClaimReplyFunc  make_reply,
-                     gpointer          user_data,
-                     LkClaimResult    *result,
-                     char            **reply,
-                     GError          **error)
+                   gint64            kiosk_id,
+                   const char       *msg_id,
+                   gint64            claim_id,
+                   const char       *reason,
+                   const char       *card_no,
+                   gint64            now,
+                   LkClaimReplyFunc  make_reply,
+                   gpointer          user_data,
+                   LkClaimResult    *result,
+                   char            **reply,
+                   GError          **error)
 {
   g_auto(ClaimRow) row = { 0 };
-  GError *local_error = NULL;
 
-  memset (result, 0, sizeof *result);
-  result->claim_id = claim_id;
-  if (!begin_with_replay (self, kiosk_id, msg_id, result, reply, error))
-    return FALSE;
-  if (*reply != NULL)
-    return TRUE;
-
-  if (!load_claim (self, claim_id, kiosk_id, &row, &local_error))
+  switch (begin_claim_report (self, kiosk_id, msg_id, claim_id, &row, result, reply, error))
     {
-      if (local_error != NULL)
-        {
-          g_propagate_error (error, local_error);
-          goto fail;
-        }
-      result->outcome = LK_CLAIM_UNKNOWN_CLAIM;
+    case REPORT_FAILED:
+      return FALSE;
+    case REPORT_REPLAYED:
+      return TRUE;
+    case REPORT_LOADED:
+      break;
+    }
+
+  if (result->outcome == LK_CLAIM_UNKNOWN_CLAIM)
+    {
+      /* Not a claim of this kiosk: answered as such, and nothing changes. */
     }
   else if (g_str_equal (row.status, "reserved"))
     {
@@ -851,11 +886,11 @@ fail:
 
 static gboolean
 claim_release_locked (LkStore        *self,
-                        gint64          claim_id,
-                        gint64          user_id,
-                        gint64          now,
-                        LkClaimResult  *result,
-                        GError        **error)
+                      gint64          claim_id,
+                      gint64          user_id,
+                      gint64          now,
+                      LkClaimResult  *result,
+                      GError        **error)
 {
   g_auto(ClaimRow) row = { 0 };
   g_autofree char *target = NULL;
