@@ -370,13 +370,20 @@ test_revoked (Fixture       *f,
 {
   g_autofree char *code = NULL;
   guint id = add_code (f, "1122334", &code);
+  guint stock;
 
   lk_test_kiosk_server_revoke_code (f->server, id);
   lk_kiosk_rig_start (f->rig);
+  stock = lk_dispenser_sim_get_stock (f->rig->sim);
   lk_kiosk_rig_type_code (f->rig, code);
   lk_kiosk_rig_wait_screen (f->rig, LK_KIOSK_SCREEN_CONFIRM, 10000);
   lk_kiosk_flow_accept (f->rig->flow);
   lk_kiosk_rig_wait_screen (f->rig, LK_KIOSK_SCREEN_REVOKED, 5000);
+
+  /* A revoked code never moves a card. */
+  g_assert_cmpuint (lk_dispenser_sim_get_stock (f->rig->sim), ==, stock);
+  g_assert_cmpuint (lk_dispenser_sim_get_taken_count (f->rig->sim), ==, 0);
+  g_assert_cmpuint (lk_dispenser_sim_get_reject_count (f->rig->sim), ==, 0);
 }
 
 static void
