@@ -62,11 +62,130 @@ reply_rate_limited (SoupServerMessage *msg)
   lk_http_reply_error (msg, 429, "rate_limited", _("Too many failed attempts; wait a moment"), NULL);
 }
 
+/* The verification and the new application: one job of the store's batch writer. */
+typedef struct
+{
+  LkServer          *server;      /* not owned: the server outlives its store's jobs */
+  SoupServerMessage *msg;
+  char              *address;
+  char              *province;
+  char              *school;
+  char              *klass;
+  char              *name;
+  char              *student_no;
+  char              *phone;
+  char              *id;
+  char              *token;
+  char              *token_hash;
+  char              *day;
+  gint64             now;
+  gint64             fee;
+  /* results */
+  const char        *field;       /* the first field that does not match, or NULL */
+  gint64             day_seq;
+} ApplyJob;
+
+static void
+apply_job_free (gpointer data)
+{
+  ApplyJob *job = data;
+
+  g_clear_object (&job->msg);
+  g_free (job->address);
+  g_free (job->province);
+  g_free (job->school);
+  g_free (job->klass);
+  g_free (job->name);
+  g_free (job->student_no);
+  g_free (job->phone);
+  g_free (job->id);
+  if (job->token != NULL)
+    memset (job->token, 0, strlen (job->token));
+  g_free (job->token);
+  g_free (job->token_hash);
+  g_free (job->day);
+  g_free (job);
+}
+
+/* LkStoreJobFunc, on the store's writer thread. */
+static gboolean
+apply_job_run (LkStore   *store,
+               gpointer   data,
+               GError   **error)
+{
+  ApplyJob *job = data;
+  gint64 student_id = 0;
+
+  return lk_store_application_verify (store, job->province, job->school, job->klass, job->name,
+                                      job->student_no, &student_id, &job->field, error)
+         && lk_store_application_create (store, job->id, student_id, job->token_hash, job->phone,
+                                         job->fee, CONSENT_VERSION, job->now, job->day,
+                                         &job->day_seq, error);
+}
+
+static void
+apply_job_done_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  ApplyJob *job = lk_store_run_get_data (result);
+  SoupServerMessage *msg = job->msg;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+
+  if (!lk_store_run_finish (result, &error))
+    {
+      if (job->field != NULL)
+        {
+          g_autofree char *masked_name = lk_mask_name (job->name);
+          g_autofree char *masked_no = lk_mask_student_no (job->student_no);
+
+          lk_rate_limit_take (lk_server_get_verify_limit (job->server), job->address);
+          lk_log_event (G_LOG_LEVEL_MESSAGE, "Verification failed",
+                        "LK_FIELD", job->field, "LK_CLIENT", job->address, "LK_NAME", masked_name,
+                        "LK_STUDENT_NO", masked_no, NULL);
+          /* Which field, never what is stored. */
+          lk_http_reply_error (msg, 422, "verification_failed",
+                               _("The details do not match the school's roster"), job->field);
+        }
+      else if (g_error_matches (error, LK_STORE_ERROR, LK_STORE_ERROR_CONFLICT))
+        lk_http_reply_error (msg, SOUP_STATUS_CONFLICT, "already_applied",
+                             _("This student already has an open application"), NULL);
+      else
+        lk_http_reply_gerror (msg, error);
+      soup_server_message_unpause (msg);
+      return;
+    }
+
+  {
+    g_autofree char *masked_phone = lk_mask_phone (job->phone);
+    g_autofree char *seq = g_strdup_printf ("%" G_GINT64_FORMAT, job->day_seq);
+
+    lk_log_event (G_LOG_LEVEL_INFO, "Application verified", "LK_APPLICATION_ID", job->id,
+                  "LK_PHONE", masked_phone, "LK_DAY", job->day, "LK_DAY_SEQ", seq, NULL);
+  }
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "id");
+  json_builder_add_string_value (builder, job->id);
+  json_builder_set_member_name (builder, "token");
+  json_builder_add_string_value (builder, job->token);
+  json_builder_set_member_name (builder, "status");
+  json_builder_add_string_value (builder, LK_APP_VERIFIED);
+  json_builder_set_member_name (builder, "fee_fen");
+  json_builder_add_int_value (builder, job->fee);
+  json_builder_end_object (builder);
+  reply = json_builder_get_root (builder);
+  lk_http_reply_json (msg, SOUP_STATUS_CREATED, reply);
+  soup_server_message_unpause (msg);
+}
+
 static void
 apply (LkServer          *server,
        SoupServerMessage *msg)
 {
-  LkStore *store = lk_server_get_store (server);
   LkRateLimit *limit = lk_server_get_verify_limit (server);
   const char *address = lk_http_client_address (msg);
   g_autoptr(JsonObject) body = NULL;
@@ -77,16 +196,9 @@ apply (LkServer          *server,
   g_autofree char *name = NULL;
   g_autofree char *student_no = NULL;
   g_autofree char *phone = NULL;
-  g_autofree char *id = NULL;
-  g_autofree char *token = NULL;
-  g_autofree char *token_hash = NULL;
-  g_autofree char *day = NULL;
-  g_autoptr(JsonBuilder) builder = NULL;
-  g_autoptr(JsonNode) reply = NULL;
-  const char *field = NULL;
   gboolean consent = FALSE;
-  gint64 student_id = 0, day_seq = 0, now, fee;
   JsonNode *consent_node;
+  ApplyJob *job;
 
   body = lk_http_read_json_object (msg, LK_JSON_MAX_BYTES, &error);
   if (body == NULL
@@ -136,66 +248,27 @@ apply (LkServer          *server,
       return;
     }
 
-  if (!lk_store_application_verify (store, province, school, klass, name, student_no,
-                                    &student_id, &field, &error))
-    {
-      g_autofree char *masked_name = NULL;
-      g_autofree char *masked_no = NULL;
+  job = g_new0 (ApplyJob, 1);
+  job->server = server;
+  job->msg = g_object_ref (msg);
+  job->address = g_strdup (address);
+  job->province = g_steal_pointer (&province);
+  job->school = g_steal_pointer (&school);
+  job->klass = g_steal_pointer (&klass);
+  job->name = g_steal_pointer (&name);
+  job->student_no = g_steal_pointer (&student_no);
+  job->phone = g_steal_pointer (&phone);
+  job->id = lk_random_hex (16);
+  job->token = lk_random_hex (32);
+  job->token_hash = lk_sha256_hex (job->token, strlen (job->token));
+  job->now = now_seconds ();
+  job->day = china_day (job->now);
+  job->fee = lk_config_get_fee_fen (lk_server_get_config (server));
 
-      if (field == NULL)
-        {
-          lk_http_reply_gerror (msg, error);
-          return;
-        }
-      lk_rate_limit_take (limit, address);
-      masked_name = lk_mask_name (name);
-      masked_no = lk_mask_student_no (student_no);
-      lk_log_event (G_LOG_LEVEL_MESSAGE, "Verification failed",
-                    "LK_FIELD", field, "LK_CLIENT", address, "LK_NAME", masked_name,
-                    "LK_STUDENT_NO", masked_no, NULL);
-      /* Which field, never what is stored. */
-      lk_http_reply_error (msg, 422, "verification_failed",
-                           _("The details do not match the school's roster"), field);
-      return;
-    }
-
-  id = lk_random_hex (16);
-  token = lk_random_hex (32);
-  token_hash = lk_sha256_hex (token, strlen (token));
-  now = now_seconds ();
-  day = china_day (now);
-  fee = lk_config_get_fee_fen (lk_server_get_config (server));
-  if (!lk_store_application_create (store, id, student_id, token_hash, phone, fee, CONSENT_VERSION,
-                                    now, day, &day_seq, &error))
-    {
-      if (g_error_matches (error, LK_STORE_ERROR, LK_STORE_ERROR_CONFLICT))
-        lk_http_reply_error (msg, SOUP_STATUS_CONFLICT, "already_applied",
-                             _("This student already has an open application"), NULL);
-      else
-        lk_http_reply_gerror (msg, error);
-      return;
-    }
-  {
-    g_autofree char *masked_phone = lk_mask_phone (phone);
-    g_autofree char *seq = g_strdup_printf ("%" G_GINT64_FORMAT, day_seq);
-
-    lk_log_event (G_LOG_LEVEL_INFO, "Application verified", "LK_APPLICATION_ID", id,
-                  "LK_PHONE", masked_phone, "LK_DAY", day, "LK_DAY_SEQ", seq, NULL);
-  }
-
-  builder = json_builder_new ();
-  json_builder_begin_object (builder);
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_string_value (builder, id);
-  json_builder_set_member_name (builder, "token");
-  json_builder_add_string_value (builder, token);
-  json_builder_set_member_name (builder, "status");
-  json_builder_add_string_value (builder, LK_APP_VERIFIED);
-  json_builder_set_member_name (builder, "fee_fen");
-  json_builder_add_int_value (builder, fee);
-  json_builder_end_object (builder);
-  reply = json_builder_get_root (builder);
-  lk_http_reply_json (msg, SOUP_STATUS_CREATED, reply);
+  /* The answer comes once the application is committed, with others of its batch. */
+  soup_server_message_pause (msg);
+  lk_store_run_async (lk_server_get_store (server), apply_job_run, job, apply_job_free,
+                      apply_job_done_cb, NULL);
 }
 
 /* The application if the request carries its token; else replies and returns NULL. */

@@ -149,14 +149,27 @@ publish_code_removed (LkClaims *self,
 }
 
 static void
+publish_code_item (LkClaims   *self,
+                   const char *type,
+                   gint64      school_id,
+                   JsonNode   *item)
+{
+  g_autoptr(JsonBuilder) builder = lk_message_begin (type);
+  g_autofree char *json = NULL;
+
+  json_builder_set_member_name (builder, "code");
+  json_builder_add_value (builder, json_node_ref (item));
+  json = lk_message_finish (builder);
+  lk_hub_publish_to_kiosks (lk_server_get_hub (self->server), school_id, json);
+}
+
+static void
 publish_code_added (LkClaims *self,
                     gint64    school_id,
                     gint64    code_id)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(JsonBuilder) builder = NULL;
-  g_autofree char *json = NULL;
-  JsonNode *item;
+  g_autoptr(JsonNode) item = NULL;
 
   item = lk_store_code_item (lk_server_get_store (self->server), code_id, &error);
   if (item == NULL)
@@ -164,11 +177,19 @@ publish_code_added (LkClaims *self,
       g_message ("Code %" G_GINT64_FORMAT " reopened but not pushed: %s", code_id, error->message);
       return;
     }
-  builder = lk_message_begin (LK_MSG_CODE_ADDED);
-  json_builder_set_member_name (builder, "code");
-  json_builder_add_value (builder, item);
-  json = lk_message_finish (builder);
-  lk_hub_publish_to_kiosks (lk_server_get_hub (self->server), school_id, json);
+  publish_code_item (self, LK_MSG_CODE_ADDED, school_id, item);
+}
+
+/* A wrong code counts against the kiosk and against the address it came from. */
+static void
+take_wrong_code (LkClaims            *self,
+                 const LkKioskRecord *kiosk,
+                 const char          *address)
+{
+  g_autofree char *address_key = g_strdup_printf ("addr:%s", address);
+
+  lk_rate_limit_take (self->kiosk_limit, kiosk->sn);
+  lk_rate_limit_take (self->address_limit, address_key);
 }
 
 static void
@@ -393,77 +414,196 @@ lk_claims_snapshot (LkClaims  *self,
   return lk_message_finish (builder);
 }
 
-char *
-lk_claims_request (LkClaims            *self,
-                   const LkKioskRecord *kiosk,
-                   const char          *address,
-                   const char          *msg_id,
-                   const char          *code,
-                   GError             **error)
+/* --- the kiosk's messages: each one job of the store's batch writer --- */
+
+typedef enum
 {
-  LkStore *store = lk_server_get_store (self->server);
-  g_autofree char *address_key = g_strdup_printf ("addr:%s", address);
-  g_autofree char *lookup = NULL;
-  g_autofree char *reply = NULL;
-  LkClaimResult result = { 0 };
+  CLAIM_JOB_REQUEST,
+  CLAIM_JOB_COMPLETE,
+  CLAIM_JOB_FAIL,
+  CLAIM_JOB_STATUS,
+} ClaimJobKind;
+
+typedef struct
+{
+  ClaimJobKind   kind;
+  LkKioskRecord *kiosk;
+  char          *msg_id;
+  char          *address;
+  gint64         now;
+  /* claim.request */
+  char          *lookup;
+  gboolean       rate_limited;
+  /* claim.completed, claim.failed */
+  gint64         claim_id;
+  char          *card_no;
+  char          *card_data_json;
+  const char    *reason;          /* static: a protocol name */
+  /* status */
+  char          *stock;
+  JsonArray     *faults;
+  char          *faults_json;
+  /* results */
+  LkClaimResult  result;
+  char          *reply;
+  gboolean       status_changed;
+  JsonNode      *code_item;       /* claim.failed: the reopened code, for code.added */
+} ClaimJob;
+
+static void
+claim_job_free (gpointer data)
+{
+  ClaimJob *job = data;
+
+  lk_kiosk_record_free (job->kiosk);
+  g_free (job->msg_id);
+  g_free (job->address);
+  g_free (job->lookup);
+  g_free (job->card_no);
+  g_free (job->card_data_json);
+  g_free (job->stock);
+  g_clear_pointer (&job->faults, json_array_unref);
+  g_free (job->faults_json);
+  lk_claim_result_clear (&job->result);
+  g_free (job->reply);
+  g_clear_pointer (&job->code_item, json_node_unref);
+  g_free (job);
+}
+
+static ClaimJob *
+claim_job_new (ClaimJobKind         kind,
+               const LkKioskRecord *kiosk,
+               const char          *msg_id)
+{
+  ClaimJob *job = g_new0 (ClaimJob, 1);
+
+  job->kind = kind;
+  job->kiosk = lk_kiosk_record_copy (kiosk);
+  job->msg_id = g_strdup (msg_id);
+  job->now = now_seconds ();
+  return job;
+}
+
+/* LkStoreJobFunc, on the store's writer thread: only the store and the job. */
+static gboolean
+claim_job_run (LkStore   *store,
+               gpointer   data,
+               GError   **error)
+{
+  ClaimJob *job = data;
   GError *local_error = NULL;
 
-  if (!lk_rate_limit_check (self->kiosk_limit, kiosk->sn)
-      || !lk_rate_limit_check (self->address_limit, address_key))
+  switch (job->kind)
     {
-      /* A resent id still gets its stored answer; only new tries wait. (The reservation
-       * below looks for a stored answer itself, inside its transaction.) */
-      reply = lk_store_kiosk_reply (store, kiosk->id, msg_id, &local_error);
-      if (local_error != NULL)
+    case CLAIM_JOB_REQUEST:
+      if (job->rate_limited)
         {
-          g_propagate_error (error, local_error);
-          return NULL;
+          /* A resent id still gets its stored answer; only new tries wait. */
+          job->reply = lk_store_kiosk_reply (store, job->kiosk->id, job->msg_id, &local_error);
+          if (local_error != NULL)
+            {
+              g_propagate_error (error, local_error);
+              return FALSE;
+            }
+          if (job->reply == NULL)
+            job->reply = rejected_answer (job->msg_id, LK_REJECT_RATE_LIMITED);
+          else
+            job->result.replayed = TRUE;
+          return TRUE;
         }
-      if (reply != NULL)
-        return g_steal_pointer (&reply);
-      g_message ("Claim refused at kiosk %s from %s: too many wrong codes", kiosk->sn, address);
-      return rejected_answer (msg_id, LK_REJECT_RATE_LIMITED);
+      return lk_store_claim_reserve (store, job->kiosk->id, job->msg_id, job->lookup, job->now,
+                                     make_request_reply, job->msg_id, &job->result, &job->reply,
+                                     error);
+
+    case CLAIM_JOB_COMPLETE:
+      return lk_store_claim_complete (store, job->kiosk->id, job->msg_id, job->claim_id,
+                                      job->card_no, job->card_data_json, job->now,
+                                      make_report_reply, job->msg_id, &job->result, &job->reply,
+                                      error);
+
+    case CLAIM_JOB_FAIL:
+      if (!lk_store_claim_fail (store, job->kiosk->id, job->msg_id, job->claim_id, job->reason,
+                                job->card_no, job->now, make_report_reply, job->msg_id,
+                                &job->result, &job->reply, error))
+        return FALSE;
+      /* The code.added item is read in the same transaction that reopened the code. */
+      if (!job->result.replayed && job->result.code_reopened)
+        {
+          job->code_item = lk_store_code_item (store, job->result.code_id, &local_error);
+          if (job->code_item == NULL)
+            {
+              g_message ("Code %" G_GINT64_FORMAT " reopened but not pushed: %s",
+                         job->result.code_id, local_error->message);
+              g_clear_error (&local_error);
+            }
+        }
+      return TRUE;
+
+    case CLAIM_JOB_STATUS:
+      if (!lk_store_kiosk_set_status (store, job->kiosk->id, job->stock, job->faults_json,
+                                      job->now, &job->status_changed, error))
+        return FALSE;
+      job->reply = simple_answer (LK_MSG_ACK, job->msg_id, NULL);
+      return TRUE;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Back on the kiosk's listener thread, once the change is committed: what follows it (the hub,
+ * the rate limits, the log), then the answer. */
+static void
+claim_job_done_cb (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  LkClaims *self = g_task_get_source_object (task);
+  ClaimJob *job = lk_store_run_get_data (result);
+  const LkKioskRecord *kiosk = job->kiosk;
+  GError *error = NULL;
+
+  if (!lk_store_run_finish (result, &error))
+    {
+      g_task_return_error (task, error);
+      return;
     }
 
-  /* The kiosk checks the digit itself; a wrong one here is a wrong try all the same. The code
-   * itself is never logged. */
-  if (!lk_claim_code_is_valid (code))
+  if (job->result.replayed)
     {
-      lk_rate_limit_take (self->kiosk_limit, kiosk->sn);
-      lk_rate_limit_take (self->address_limit, address_key);
-      g_message ("Wrong claim code at kiosk %s from %s: not a valid code", kiosk->sn, address);
-      return rejected_answer (msg_id, LK_REJECT_INVALID);
+      g_task_return_pointer (task, g_steal_pointer (&job->reply), g_free);
+      return;
     }
 
-  lookup = lk_claim_code_lookup (self->server, code);
-  if (!lk_store_claim_reserve (store, kiosk->id, msg_id, lookup, now_seconds (),
-                               make_request_reply, (gpointer) msg_id, &result, &reply, error))
+  switch (job->kind)
     {
-      lk_claim_result_clear (&result);
-      return NULL;
-    }
-
-  if (!result.replayed)
-    {
-      switch (result.outcome)
+    case CLAIM_JOB_REQUEST:
+      if (job->rate_limited)
+        {
+          g_message ("Claim refused at kiosk %s from %s: too many wrong codes", kiosk->sn,
+                     job->address);
+          break;
+        }
+      switch (job->result.outcome)
         {
         case LK_CLAIM_AUTHORIZED:
           /* The claims table is the record; the log line is for tracing. */
-          g_info ("Claim %" G_GINT64_FORMAT " authorized to kiosk %s", result.claim_id, kiosk->sn);
-          publish_code_removed (self, result.school_id, result.code_id);
+          g_info ("Claim %" G_GINT64_FORMAT " authorized to kiosk %s", job->result.claim_id,
+                  kiosk->sn);
+          publish_code_removed (self, job->result.school_id, job->result.code_id);
           break;
         case LK_CLAIM_INVALID:
-          lk_rate_limit_take (self->kiosk_limit, kiosk->sn);
-          lk_rate_limit_take (self->address_limit, address_key);
-          g_message ("Wrong claim code at kiosk %s from %s: no such code", kiosk->sn, address);
+          take_wrong_code (self, kiosk, job->address);
+          g_message ("Wrong claim code at kiosk %s from %s: no such code", kiosk->sn, job->address);
           break;
         case LK_CLAIM_ALREADY_ISSUED:
           g_message ("Claim refused at kiosk %s: code %" G_GINT64_FORMAT " already issued",
-                     kiosk->sn, result.code_id);
+                     kiosk->sn, job->result.code_id);
           break;
         case LK_CLAIM_REVOKED:
           g_message ("Claim refused at kiosk %s: code %" G_GINT64_FORMAT " revoked",
-                     kiosk->sn, result.code_id);
+                     kiosk->sn, job->result.code_id);
           break;
         case LK_CLAIM_ACKED:
         case LK_CLAIM_UNKNOWN_CLAIM:
@@ -471,97 +611,167 @@ lk_claims_request (LkClaims            *self,
         default:
           break;
         }
+      break;
+
+    case CLAIM_JOB_COMPLETE:
+      if (job->result.code_used)
+        {
+          g_message ("Claim %" G_GINT64_FORMAT " completed at kiosk %s: card bound",
+                     job->claim_id, kiosk->sn);
+          publish_code_removed (self, job->result.school_id, job->result.code_id);
+          publish_card_issued (self, kiosk, &job->result, job->now);
+          lk_server_kick_sms (self->server);
+        }
+      else if (job->result.outcome != LK_CLAIM_ACKED)
+        g_message ("Kiosk %s reported claim %" G_GINT64_FORMAT " completed, which it does not hold",
+                   kiosk->sn, job->claim_id);
+      break;
+
+    case CLAIM_JOB_FAIL:
+      if (job->result.code_reopened)
+        {
+          g_info ("Claim %" G_GINT64_FORMAT " failed at kiosk %s (%s): code open again",
+                  job->claim_id, kiosk->sn, job->reason);
+          if (job->code_item != NULL)
+            publish_code_item (self, LK_MSG_CODE_ADDED, job->result.school_id, job->code_item);
+        }
+      break;
+
+    case CLAIM_JOB_STATUS:
+      if (job->status_changed)
+        publish_kiosk_event (self, LK_EVENT_KIOSK_STATUS, kiosk, job->stock, job->faults);
+      break;
+
+    default:
+      g_assert_not_reached ();
     }
 
-  lk_claim_result_clear (&result);
-  return g_steal_pointer (&reply);
+  g_task_return_pointer (task, g_steal_pointer (&job->reply), g_free);
+}
+
+static void
+claim_job_start (LkClaims            *self,
+                 ClaimJob            *job,
+                 GAsyncReadyCallback  callback,
+                 gpointer             user_data)
+{
+  GTask *task = g_task_new (self, NULL, callback, user_data);
+
+  g_task_set_source_tag (task, claim_job_start);
+  lk_store_run_async (lk_server_get_store (self->server), claim_job_run, job, claim_job_free,
+                      claim_job_done_cb, task);
+}
+
+void
+lk_claims_request_async (LkClaims            *self,
+                         const LkKioskRecord *kiosk,
+                         const char          *address,
+                         const char          *msg_id,
+                         const char          *code,
+                         GAsyncReadyCallback  callback,
+                         gpointer             user_data)
+{
+  g_autofree char *address_key = g_strdup_printf ("addr:%s", address);
+  ClaimJob *job;
+
+  g_return_if_fail (LK_IS_CLAIMS (self));
+
+  job = claim_job_new (CLAIM_JOB_REQUEST, kiosk, msg_id);
+  job->address = g_strdup (address);
+  if (!lk_rate_limit_check (self->kiosk_limit, kiosk->sn)
+      || !lk_rate_limit_check (self->address_limit, address_key))
+    job->rate_limited = TRUE;
+  /* The kiosk checks the digit itself; a wrong one here is a wrong try all the same. The code
+   * itself is never logged. */
+  else if (!lk_claim_code_is_valid (code))
+    {
+      g_autoptr(GTask) task = g_task_new (self, NULL, callback, user_data);
+
+      g_task_set_source_tag (task, claim_job_start);
+      take_wrong_code (self, kiosk, address);
+      g_message ("Wrong claim code at kiosk %s from %s: not a valid code", kiosk->sn, address);
+      g_task_return_pointer (task, rejected_answer (msg_id, LK_REJECT_INVALID), g_free);
+      claim_job_free (job);
+      return;
+    }
+  else
+    job->lookup = lk_claim_code_lookup (self->server, code);
+  claim_job_start (self, job, callback, user_data);
+}
+
+void
+lk_claims_complete_async (LkClaims            *self,
+                          const LkKioskRecord *kiosk,
+                          const char          *msg_id,
+                          gint64               claim_id,
+                          const char          *card_no,
+                          const char          *card_data_json,
+                          GAsyncReadyCallback  callback,
+                          gpointer             user_data)
+{
+  ClaimJob *job;
+
+  g_return_if_fail (LK_IS_CLAIMS (self));
+
+  job = claim_job_new (CLAIM_JOB_COMPLETE, kiosk, msg_id);
+  job->claim_id = claim_id;
+  job->card_no = g_strdup (card_no);
+  job->card_data_json = g_strdup (card_data_json);
+  claim_job_start (self, job, callback, user_data);
+}
+
+void
+lk_claims_fail_async (LkClaims            *self,
+                      const LkKioskRecord *kiosk,
+                      const char          *msg_id,
+                      gint64               claim_id,
+                      LkFailReason         reason,
+                      const char          *card_no,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  ClaimJob *job;
+
+  g_return_if_fail (LK_IS_CLAIMS (self));
+
+  job = claim_job_new (CLAIM_JOB_FAIL, kiosk, msg_id);
+  job->claim_id = claim_id;
+  job->reason = lk_fail_reason_to_string (reason);
+  job->card_no = g_strdup (card_no);
+  claim_job_start (self, job, callback, user_data);
+}
+
+void
+lk_claims_status_async (LkClaims            *self,
+                        const LkKioskRecord *kiosk,
+                        const char          *msg_id,
+                        const char          *stock,
+                        JsonArray           *faults,
+                        GAsyncReadyCallback  callback,
+                        gpointer             user_data)
+{
+  g_autoptr(JsonNode) node = NULL;
+  ClaimJob *job;
+
+  g_return_if_fail (LK_IS_CLAIMS (self));
+
+  job = claim_job_new (CLAIM_JOB_STATUS, kiosk, msg_id);
+  job->stock = g_strdup (stock);
+  job->faults = json_array_ref (faults);
+  node = json_node_init_array (json_node_alloc (), faults);
+  job->faults_json = lk_json_to_string (node);
+  claim_job_start (self, job, callback, user_data);
 }
 
 char *
-lk_claims_complete (LkClaims            *self,
-                    const LkKioskRecord *kiosk,
-                    const char          *msg_id,
-                    gint64               claim_id,
-                    const char          *card_no,
-                    const char          *card_data_json,
-                    GError             **error)
+lk_claims_message_finish (LkClaims      *self,
+                          GAsyncResult  *result,
+                          GError       **error)
 {
-  LkStore *store = lk_server_get_store (self->server);
-  LkClaimResult result = { 0 };
-  g_autofree char *reply = NULL;
-  gint64 now = now_seconds ();
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == claim_job_start, NULL);
 
-  if (!lk_store_claim_complete (store, kiosk->id, msg_id, claim_id, card_no, card_data_json, now,
-                                make_report_reply, (gpointer) msg_id, &result, &reply, error))
-    {
-      lk_claim_result_clear (&result);
-      return NULL;
-    }
-
-  if (!result.replayed && result.code_used)
-    {
-      g_message ("Claim %" G_GINT64_FORMAT " completed at kiosk %s: card bound", claim_id, kiosk->sn);
-      publish_code_removed (self, result.school_id, result.code_id);
-      publish_card_issued (self, kiosk, &result, now);
-      lk_server_kick_sms (self->server);
-    }
-  else if (!result.replayed && result.outcome != LK_CLAIM_ACKED)
-    g_message ("Kiosk %s reported claim %" G_GINT64_FORMAT " completed, which it does not hold",
-               kiosk->sn, claim_id);
-
-  lk_claim_result_clear (&result);
-  return g_steal_pointer (&reply);
-}
-
-char *
-lk_claims_fail (LkClaims            *self,
-                const LkKioskRecord *kiosk,
-                const char          *msg_id,
-                gint64               claim_id,
-                const char          *reason,
-                const char          *card_no,
-                GError             **error)
-{
-  LkStore *store = lk_server_get_store (self->server);
-  LkClaimResult result = { 0 };
-  g_autofree char *reply = NULL;
-
-  if (!lk_store_claim_fail (store, kiosk->id, msg_id, claim_id, reason, card_no, now_seconds (),
-                            make_report_reply, (gpointer) msg_id, &result, &reply, error))
-    {
-      lk_claim_result_clear (&result);
-      return NULL;
-    }
-
-  if (!result.replayed && result.code_reopened)
-    {
-      g_info ("Claim %" G_GINT64_FORMAT " failed at kiosk %s (%s): code open again",
-                 claim_id, kiosk->sn, reason);
-      publish_code_added (self, result.school_id, result.code_id);
-    }
-
-  lk_claim_result_clear (&result);
-  return g_steal_pointer (&reply);
-}
-
-char *
-lk_claims_status (LkClaims            *self,
-                  const LkKioskRecord *kiosk,
-                  const char          *msg_id,
-                  const char          *stock,
-                  JsonArray           *faults,
-                  GError             **error)
-{
-  g_autoptr(JsonNode) node = json_node_init_array (json_node_alloc (), faults);
-  g_autofree char *faults_json = lk_json_to_string (node);
-  gboolean changed = FALSE;
-
-  if (!lk_store_kiosk_set_status (lk_server_get_store (self->server), kiosk->id, stock,
-                                  faults_json, now_seconds (), &changed, error))
-    return NULL;
-  if (changed)
-    publish_kiosk_event (self, LK_EVENT_KIOSK_STATUS, kiosk, stock, faults);
-  return simple_answer (LK_MSG_ACK, msg_id, NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
 }
 
 gboolean

@@ -47,34 +47,43 @@ char       *lk_claims_snapshot           (LkClaims      *self,
 
 /* Each returns the answer to send (JSON text), or NULL with @error set on a store failure.
  * A resent @msg_id gets the stored answer and changes nothing. */
-char       *lk_claims_request            (LkClaims            *self,
+/* The kiosk's messages. Each is one job of the store's batch writer; the callback runs in the
+ * caller's thread-default main context once the change is committed and published, and
+ * lk_claims_message_finish() gives the answer to send (JSON text), stored or replayed. */
+void        lk_claims_request_async      (LkClaims            *self,
                                           const LkKioskRecord *kiosk,
                                           const char          *address,
                                           const char          *msg_id,
                                           const char          *code,
-                                          GError             **error);
-char       *lk_claims_complete           (LkClaims            *self,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data);
+void        lk_claims_complete_async     (LkClaims            *self,
                                           const LkKioskRecord *kiosk,
                                           const char          *msg_id,
                                           gint64               claim_id,
                                           const char          *card_no,
                                           const char          *card_data_json,
-                                          GError             **error);
-char       *lk_claims_fail               (LkClaims            *self,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data);
+void        lk_claims_fail_async         (LkClaims            *self,
                                           const LkKioskRecord *kiosk,
                                           const char          *msg_id,
                                           gint64               claim_id,
-                                          const char          *reason,
+                                          LkFailReason         reason,
                                           const char          *card_no,
-                                          GError             **error);
-char       *lk_claims_status             (LkClaims            *self,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data);
+void        lk_claims_status_async       (LkClaims            *self,
                                           const LkKioskRecord *kiosk,
                                           const char          *msg_id,
                                           const char          *stock,
                                           JsonArray           *faults,
+                                          GAsyncReadyCallback  callback,
+                                          gpointer             user_data);
+char       *lk_claims_message_finish     (LkClaims            *self,
+                                          GAsyncResult        *result,
                                           GError             **error);
 
-/* An operator's release: the code is open again and pushed to the school's kiosks. */
 gboolean    lk_claims_release            (LkClaims      *self,
                                           gint64         claim_id,
                                           gint64         user_id,

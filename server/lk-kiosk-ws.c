@@ -5,8 +5,10 @@
  * credentials and either refuses (401, no upgrade) or hands the kiosk record to the
  * WebSocket handler through the message.
  *
- * Store work runs inline on the listener thread that owns the connection: each message is one
- * short transaction, and claims stay exactly-once across threads through the database.
+ * Each claim message is one job of the store's batch writer (group commit): the listener thread
+ * goes on serving its other connections meanwhile, and the answer is sent from this thread once
+ * the change is committed. Claims stay exactly-once across threads through the database. A
+ * connection's messages are answered in the order they came.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -76,16 +78,22 @@ heartbeat_free (gpointer data)
 
 static GPrivate heartbeat_private = G_PRIVATE_INIT (heartbeat_free);
 
+/* A KioskConnection is reference counted (g_rc_box): "closed" drops the connection's own
+ * reference, and each message waiting for the store holds one. */
 static void
-kiosk_connection_free (KioskConnection *kc)
+kiosk_connection_clear (KioskConnection *kc)
 {
-  if (kc->heartbeat != NULL)
-    g_hash_table_remove (kc->heartbeat->connections, kc);
   lk_kiosk_record_free (kc->kiosk);
   g_free (kc->address);
   g_clear_object (&kc->connection);
-  g_free (kc);
 }
+
+static void
+kiosk_connection_unref (KioskConnection *kc)
+{
+  g_rc_box_release_full (kc, (GDestroyNotify) kiosk_connection_clear);
+}
+
 
 static void
 send_error (KioskConnection *kc,
@@ -157,22 +165,57 @@ is_card_no (const char *card_no)
   return TRUE;
 }
 
-static void
-send_reply (KioskConnection *kc,
-            const char      *msg_id,
-            char            *reply,
-            GError          *error)
+/* A claim message waiting for the store. */
+typedef struct
 {
+  KioskConnection *kc;
+  char            *msg_id;
+} PendingReply;
+
+static PendingReply *
+pending_reply_new (KioskConnection *kc,
+                   const char      *msg_id)
+{
+  PendingReply *pending = g_new0 (PendingReply, 1);
+
+  pending->kc = g_rc_box_acquire (kc);
+  pending->msg_id = g_strdup (msg_id);
+  return pending;
+}
+
+static void
+pending_reply_free (PendingReply *pending)
+{
+  kiosk_connection_unref (pending->kc);
+  g_free (pending->msg_id);
+  g_free (pending);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (PendingReply, pending_reply_free)
+
+/* GAsyncReadyCallback of every claim message: sends the answer, if the kiosk is still there. */
+static void
+reply_ready_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  g_autoptr(PendingReply) pending = user_data;
+  KioskConnection *kc = pending->kc;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *reply = NULL;
+
+  reply = lk_claims_message_finish (LK_CLAIMS (source), result, &error);
+  if (soup_websocket_connection_get_state (kc->connection) != SOUP_WEBSOCKET_STATE_OPEN)
+    return;
   if (reply == NULL)
     {
-      g_warning ("Kiosk %s: message %s not handled: %s", kc->kiosk->sn, msg_id,
-                 error != NULL ? error->message : "unknown error");
-      send_error (kc, msg_id, "internal_error", NULL);
+      g_warning ("Kiosk %s: message %s not handled: %s", kc->kiosk->sn, pending->msg_id,
+                 error->message);
+      send_error (kc, pending->msg_id, "internal_error", NULL);
       return;
     }
   soup_websocket_connection_send_text (kc->connection, reply);
   kc->last_sent = g_get_monotonic_time ();
-  g_free (reply);
 }
 
 static void
@@ -180,17 +223,15 @@ handle_claim_request (KioskConnection *kc,
                       const char      *msg_id,
                       JsonObject      *object)
 {
-  g_autoptr(GError) error = NULL;
   const char *code = get_string (object, "code", 32);
-  char *reply;
 
   if (code == NULL)
     {
       send_error (kc, msg_id, "invalid_field", "code");
       return;
     }
-  reply = lk_claims_request (kc->claims, kc->kiosk, kc->address, msg_id, code, &error);
-  send_reply (kc, msg_id, reply, error);
+  lk_claims_request_async (kc->claims, kc->kiosk, kc->address, msg_id, code, reply_ready_cb,
+                           pending_reply_new (kc, msg_id));
 }
 
 static void
@@ -198,12 +239,10 @@ handle_claim_completed (KioskConnection *kc,
                         const char      *msg_id,
                         JsonObject      *object)
 {
-  g_autoptr(GError) error = NULL;
   g_autofree char *card_data = NULL;
   const char *card_no = get_string (object, "card_no", MAX_CARD_NO_CHARS);
   JsonNode *data;
   gint64 claim_id;
-  char *reply;
 
   if (!get_int (object, "claim_id", &claim_id))
     {
@@ -222,8 +261,8 @@ handle_claim_completed (KioskConnection *kc,
       return;
     }
   card_data = lk_json_to_string (data);
-  reply = lk_claims_complete (kc->claims, kc->kiosk, msg_id, claim_id, card_no, card_data, &error);
-  send_reply (kc, msg_id, reply, error);
+  lk_claims_complete_async (kc->claims, kc->kiosk, msg_id, claim_id, card_no, card_data,
+                            reply_ready_cb, pending_reply_new (kc, msg_id));
 }
 
 static void
@@ -231,13 +270,11 @@ handle_claim_failed (KioskConnection *kc,
                      const char      *msg_id,
                      JsonObject      *object)
 {
-  g_autoptr(GError) error = NULL;
   const char *reason = get_string (object, "reason", 32);
   const char *card_no = NULL;
   JsonNode *card_node = json_object_get_member (object, "card_no");
   LkFailReason fail_reason;
   gint64 claim_id;
-  char *reply;
 
   if (!get_int (object, "claim_id", &claim_id))
     {
@@ -258,9 +295,8 @@ handle_claim_failed (KioskConnection *kc,
           return;
         }
     }
-  reply = lk_claims_fail (kc->claims, kc->kiosk, msg_id, claim_id,
-                          lk_fail_reason_to_string (fail_reason), card_no, &error);
-  send_reply (kc, msg_id, reply, error);
+  lk_claims_fail_async (kc->claims, kc->kiosk, msg_id, claim_id, fail_reason, card_no,
+                        reply_ready_cb, pending_reply_new (kc, msg_id));
 }
 
 static void
@@ -268,11 +304,9 @@ handle_status (KioskConnection *kc,
                const char      *msg_id,
                JsonObject      *object)
 {
-  g_autoptr(GError) error = NULL;
   const char *stock = get_string (object, "stock", 8);
   JsonNode *faults_node = json_object_get_member (object, "faults");
   JsonArray *faults;
-  char *reply;
 
   if (stock == NULL || !(g_str_equal (stock, "ok") || g_str_equal (stock, "low")
                          || g_str_equal (stock, "empty")))
@@ -303,8 +337,8 @@ handle_status (KioskConnection *kc,
           return;
         }
     }
-  reply = lk_claims_status (kc->claims, kc->kiosk, msg_id, stock, faults, &error);
-  send_reply (kc, msg_id, reply, error);
+  lk_claims_status_async (kc->claims, kc->kiosk, msg_id, stock, faults, reply_ready_cb,
+                          pending_reply_new (kc, msg_id));
 }
 
 static void
@@ -456,8 +490,11 @@ on_closed_cb (SoupWebsocketConnection *connection,
   KioskConnection *kc = user_data;
 
   g_signal_handlers_disconnect_by_data (connection, kc);
+  if (kc->heartbeat != NULL)
+    g_hash_table_remove (kc->heartbeat->connections, kc);
+  kc->heartbeat = NULL;
   lk_claims_kiosk_disconnected (kc->claims, kc->kiosk);
-  kiosk_connection_free (kc);
+  kiosk_connection_unref (kc);
 }
 
 static void
@@ -481,7 +518,7 @@ websocket_cb (SoupServer              *soup,
       return;
     }
 
-  kc = g_new0 (KioskConnection, 1);
+  kc = g_rc_box_new0 (KioskConnection);
   kc->server = server;
   kc->claims = lk_claims_get (server);
   kc->kiosk = kiosk;

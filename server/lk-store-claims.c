@@ -17,11 +17,6 @@
 
 /* The sha256 hex of nothing anyone knows: compared against when an SN is unknown, so that an
  * unknown SN and a wrong secret take the same time. */
-/* Writers of this file queue on this lock rather than on SQLite's busy handler, which sleeps
- * in steps of milliseconds when two connections want the write lock at once: with a listener
- * thread per core, that sleep, not the work, would set the claim latency. */
-static GMutex write_lock;
-
 #define DUMMY_SECRET_HASH "0000000000000000000000000000000000000000000000000000000000000000"
 
 void
@@ -31,6 +26,17 @@ lk_kiosk_record_free (LkKioskRecord *record)
     return;
   g_free (record->sn);
   g_free (record);
+}
+
+LkKioskRecord *
+lk_kiosk_record_copy (const LkKioskRecord *record)
+{
+  LkKioskRecord *copy = g_new0 (LkKioskRecord, 1);
+
+  copy->id = record->id;
+  copy->sn = g_strdup (record->sn);
+  copy->school_id = record->school_id;
+  return copy;
 }
 
 void
@@ -157,11 +163,11 @@ kiosk_set_status_in_tx (LkStore     *self,
 
 /* Each in its own immediate transaction, so that the store's writer queue orders it with every
  * other writer of the server (an autocommit UPDATE would meet them in SQLite's busy handler). */
-static gboolean
-kiosk_touch_locked (LkStore     *self,
-                    gint64       kiosk_id,
-                    gint64       now,
-                    GError     **error)
+gboolean
+lk_store_kiosk_touch (LkStore     *self,
+                      gint64       kiosk_id,
+                      gint64       now,
+                      GError     **error)
 {
   if (!lk_store_begin_immediate (self, error))
     return FALSE;
@@ -173,14 +179,14 @@ kiosk_touch_locked (LkStore     *self,
   return lk_store_commit (self, error);
 }
 
-static gboolean
-kiosk_set_status_locked (LkStore     *self,
-                         gint64       kiosk_id,
-                         const char  *stock,
-                         const char  *faults_json,
-                         gint64       now,
-                         gboolean    *changed,
-                         GError     **error)
+gboolean
+lk_store_kiosk_set_status (LkStore     *self,
+                           gint64       kiosk_id,
+                           const char  *stock,
+                           const char  *faults_json,
+                           gint64       now,
+                           gboolean    *changed,
+                           GError     **error)
 {
   if (!lk_store_begin_immediate (self, error))
     return FALSE;
@@ -479,8 +485,8 @@ load_code_details (LkStore        *self,
 
 /* --- claims --- */
 
-static gboolean
-claim_reserve_locked (LkStore          *self,
+gboolean
+lk_store_claim_reserve (LkStore          *self,
                         gint64            kiosk_id,
                         const char       *msg_id,
                         const char       *lookup,
@@ -720,19 +726,19 @@ begin_claim_report (LkStore        *self,
   return REPORT_LOADED;
 }
 
-static gboolean
-claim_complete_locked (LkStore          *self,
-                       gint64            kiosk_id,
-                       const char       *msg_id,
-                       gint64            claim_id,
-                       const char       *card_no,
-                       const char       *card_data_json,
-                       gint64            now,
-                       LkClaimReplyFunc  make_reply,
-                       gpointer          user_data,
-                       LkClaimResult    *result,
-                       char            **reply,
-                       GError          **error)
+gboolean
+lk_store_claim_complete (LkStore          *self,
+                         gint64            kiosk_id,
+                         const char       *msg_id,
+                         gint64            claim_id,
+                         const char       *card_no,
+                         const char       *card_data_json,
+                         gint64            now,
+                         LkClaimReplyFunc  make_reply,
+                         gpointer          user_data,
+                         LkClaimResult    *result,
+                         char            **reply,
+                         GError          **error)
 {
   g_auto(ClaimRow) row = { 0 };
 
@@ -817,19 +823,19 @@ fail:
   return FALSE;
 }
 
-static gboolean
-claim_fail_locked (LkStore          *self,
-                   gint64            kiosk_id,
-                   const char       *msg_id,
-                   gint64            claim_id,
-                   const char       *reason,
-                   const char       *card_no,
-                   gint64            now,
-                   LkClaimReplyFunc  make_reply,
-                   gpointer          user_data,
-                   LkClaimResult    *result,
-                   char            **reply,
-                   GError          **error)
+gboolean
+lk_store_claim_fail (LkStore          *self,
+                     gint64            kiosk_id,
+                     const char       *msg_id,
+                     gint64            claim_id,
+                     const char       *reason,
+                     const char       *card_no,
+                     gint64            now,
+                     LkClaimReplyFunc  make_reply,
+                     gpointer          user_data,
+                     LkClaimResult    *result,
+                     char            **reply,
+                     GError          **error)
 {
   g_auto(ClaimRow) row = { 0 };
 
@@ -884,13 +890,13 @@ fail:
   return FALSE;
 }
 
-static gboolean
-claim_release_locked (LkStore        *self,
-                      gint64          claim_id,
-                      gint64          user_id,
-                      gint64          now,
-                      LkClaimResult  *result,
-                      GError        **error)
+gboolean
+lk_store_claim_release (LkStore        *self,
+                        gint64          claim_id,
+                        gint64          user_id,
+                        gint64          now,
+                        LkClaimResult  *result,
+                        GError        **error)
 {
   g_auto(ClaimRow) row = { 0 };
   g_autofree char *target = NULL;
@@ -949,120 +955,4 @@ claim_release_locked (LkStore        *self,
 fail:
   lk_store_rollback (self);
   return FALSE;
-}
-
-/* --- the public writers: each one transaction, in turn --- */
-
-gboolean
-lk_store_kiosk_touch (LkStore     *self,
-                      gint64       kiosk_id,
-                      gint64       now,
-                      GError     **error)
-{
-  gboolean ok;
-
-  g_mutex_lock (&write_lock);
-  ok = kiosk_touch_locked (self, kiosk_id, now, error);
-  g_mutex_unlock (&write_lock);
-  return ok;
-}
-
-gboolean
-lk_store_kiosk_set_status (LkStore     *self,
-                           gint64       kiosk_id,
-                           const char  *stock,
-                           const char  *faults_json,
-                           gint64       now,
-                           gboolean    *changed,
-                           GError     **error)
-{
-  gboolean ok;
-
-  g_mutex_lock (&write_lock);
-  ok = kiosk_set_status_locked (self, kiosk_id, stock, faults_json, now, changed, error);
-  g_mutex_unlock (&write_lock);
-  return ok;
-}
-
-gboolean
-lk_store_claim_reserve (LkStore          *self,
-                        gint64            kiosk_id,
-                        const char       *msg_id,
-                        const char       *lookup,
-                        gint64            now,
-                        LkClaimReplyFunc  make_reply,
-                        gpointer          user_data,
-                        LkClaimResult    *result,
-                        char            **reply,
-                        GError          **error)
-{
-  gboolean ok;
-
-  g_mutex_lock (&write_lock);
-  ok = claim_reserve_locked (self, kiosk_id, msg_id, lookup, now, make_reply, user_data, result,
-                             reply, error);
-  g_mutex_unlock (&write_lock);
-  return ok;
-}
-
-gboolean
-lk_store_claim_complete (LkStore          *self,
-                         gint64            kiosk_id,
-                         const char       *msg_id,
-                         gint64            claim_id,
-                         const char       *card_no,
-                         const char       *card_data_json,
-                         gint64            now,
-                         LkClaimReplyFunc  make_reply,
-                         gpointer          user_data,
-                         LkClaimResult    *result,
-                         char            **reply,
-                         GError          **error)
-{
-  gboolean ok;
-
-  g_mutex_lock (&write_lock);
-  ok = claim_complete_locked (self, kiosk_id, msg_id, claim_id, card_no, card_data_json, now,
-                              make_reply, user_data, result, reply, error);
-  g_mutex_unlock (&write_lock);
-  return ok;
-}
-
-gboolean
-lk_store_claim_fail (LkStore          *self,
-                     gint64            kiosk_id,
-                     const char       *msg_id,
-                     gint64            claim_id,
-                     const char       *reason,
-                     const char       *card_no,
-                     gint64            now,
-                     LkClaimReplyFunc  make_reply,
-                     gpointer          user_data,
-                     LkClaimResult    *result,
-                     char            **reply,
-                     GError          **error)
-{
-  gboolean ok;
-
-  g_mutex_lock (&write_lock);
-  ok = claim_fail_locked (self, kiosk_id, msg_id, claim_id, reason, card_no, now, make_reply,
-                          user_data, result, reply, error);
-  g_mutex_unlock (&write_lock);
-  return ok;
-}
-
-gboolean
-lk_store_claim_release (LkStore        *self,
-                        gint64          claim_id,
-                        gint64          user_id,
-                        gint64          now,
-                        LkClaimResult  *result,
-                        GError        **error)
-{
-  gboolean ok;
-
-  g_mutex_lock (&write_lock);
-  ok = claim_release_locked (self, claim_id, user_id, now, result, error);
-  g_mutex_unlock (&write_lock);
-  return ok;
 }

@@ -20,6 +20,7 @@ typedef struct
   gint64  school_id;
 } LkKioskRecord;
 
+LkKioskRecord *lk_kiosk_record_copy          (const LkKioskRecord *record);
 void           lk_kiosk_record_free          (LkKioskRecord *record);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (LkKioskRecord, lk_kiosk_record_free)
 

@@ -22,7 +22,17 @@ typedef struct
   sqlite3    *db;
   GHashTable *statements;   /* SQL text → sqlite3_stmt, finalized with the connection */
   gboolean    holds_writer; /* this thread is inside lk_store_begin_immediate … commit/rollback */
+  gboolean    in_batch;     /* the batch writer's connection, inside a batch's transaction */
+  guint       savepoints;   /* open job transactions (savepoints) inside the batch */
 } LkConnection;
+
+/* One job for the batch writer. */
+typedef struct
+{
+  LkStoreJobFunc  func;
+  GTask          *task;
+  GError         *error;    /* the job's outcome, once its batch has ended */
+} LkStoreJob;
 
 struct _LkStore
 {
@@ -42,7 +52,16 @@ struct _LkStore
   GMutex      writer_mutex;
   GCond       writer_cond;
   gboolean    writer_held;
+
+  /* The batch writer (group commit): one thread runs the jobs of lk_store_run_async(), many to
+   * a transaction. The queue's own lock also guards writer_thread and writer_stopped. */
+  GAsyncQueue *jobs;
+  GThread     *writer_thread;
+  gboolean     writer_stopped;
 };
+
+/* Pushed to the job queue to end the writer thread. */
+static LkStoreJob stop_job;
 
 G_DEFINE_FINAL_TYPE (LkStore, lk_store, G_TYPE_OBJECT)
 
@@ -231,6 +250,8 @@ lk_store_finalize (GObject *object)
 {
   LkStore *self = (LkStore *) object;
 
+  lk_store_stop_writer (self);
+  g_clear_pointer (&self->jobs, g_async_queue_unref);
   g_clear_pointer (&self->connections, g_hash_table_unref);
   g_mutex_clear (&self->lock);
   g_mutex_clear (&self->writer_mutex);
@@ -257,6 +278,7 @@ lk_store_init (LkStore *self)
   g_cond_init (&self->writer_cond);
   self->connections = g_hash_table_new_full (NULL, NULL, NULL,
                                              (GDestroyNotify) lk_connection_free);
+  self->jobs = g_async_queue_new ();
 }
 
 LkStore *
@@ -438,6 +460,50 @@ release_writer (LkStore      *self,
   g_mutex_unlock (&self->writer_mutex);
 }
 
+/* Inside a batch, a job's transaction is a savepoint of the batch's transaction. */
+static gboolean
+savepoint_begin (LkStore       *self,
+                 LkConnection  *conn,
+                 GError       **error)
+{
+  g_autoptr(LkStmt) stmt = lk_store_prepare (self, "SAVEPOINT lk_job", error);
+
+  if (stmt == NULL || !lk_store_step_done (self, stmt, error))
+    return FALSE;
+  conn->savepoints++;
+  return TRUE;
+}
+
+static gboolean
+savepoint_end (LkStore       *self,
+               LkConnection  *conn,
+               gboolean       keep,
+               GError       **error)
+{
+  gboolean ok = TRUE;
+
+  /* SQLite may have rolled the whole transaction back by itself (SQLITE_FULL, an I/O error):
+   * then there is no savepoint left, and the batch fails as a whole. */
+  if (sqlite3_get_autocommit (conn->db))
+    {
+      conn->savepoints = 0;
+      g_set_error_literal (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED,
+                           "The database rolled the transaction back");
+      return FALSE;
+    }
+  conn->savepoints--;
+  if (keep)
+    {
+      g_autoptr(LkStmt) stmt = lk_store_prepare (self, "RELEASE lk_job", error);
+
+      ok = stmt != NULL && lk_store_step_done (self, stmt, error);
+      if (ok)
+        return TRUE;
+    }
+  exec_sql (conn->db, "ROLLBACK TO lk_job; RELEASE lk_job;", NULL);
+  return ok;
+}
+
 gboolean
 lk_store_begin_immediate (LkStore  *self,
                           GError  **error)
@@ -447,6 +513,8 @@ lk_store_begin_immediate (LkStore  *self,
 
   if (conn == NULL)
     return FALSE;
+  if (conn->in_batch)
+    return savepoint_begin (self, conn, error);
   if (conn->holds_writer)
     {
       g_set_error_literal (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED,
@@ -470,8 +538,14 @@ gboolean
 lk_store_begin (LkStore  *self,
                 GError  **error)
 {
-  g_autoptr(LkStmt) stmt = lk_store_prepare (self, "BEGIN", error);
+  LkConnection *conn = get_connection (self, error);
+  g_autoptr(LkStmt) stmt = NULL;
 
+  if (conn == NULL)
+    return FALSE;
+  if (conn->in_batch)
+    return savepoint_begin (self, conn, error);
+  stmt = lk_store_prepare (self, "BEGIN", error);
   return stmt != NULL && lk_store_step_done (self, stmt, error);
 }
 
@@ -487,6 +561,8 @@ lk_store_commit (LkStore  *self,
 
   if (conn == NULL)
     return FALSE;
+  if (conn->in_batch)
+    return conn->savepoints == 0 || savepoint_end (self, conn, TRUE, error);
   stmt = lk_store_prepare (self, "COMMIT", error);
   ok = stmt != NULL && lk_store_step_done (self, stmt, error);
   g_clear_pointer (&stmt, lk_stmt_reset);
@@ -496,6 +572,8 @@ lk_store_commit (LkStore  *self,
   return ok;
 }
 
+/* Also called on error paths where the begin itself failed: then there is nothing to roll back
+ * (and inside a batch, the batch's own transaction is never touched). */
 void
 lk_store_rollback (LkStore *self)
 {
@@ -503,6 +581,12 @@ lk_store_rollback (LkStore *self)
 
   if (conn == NULL)
     return;
+  if (conn->in_batch)
+    {
+      if (conn->savepoints > 0)
+        savepoint_end (self, conn, FALSE, NULL);
+      return;
+    }
   if (!sqlite3_get_autocommit (conn->db))
     exec_sql (conn->db, "ROLLBACK", NULL);
   release_writer (self, conn);
@@ -796,4 +880,202 @@ lk_store_debug_count (LkStore    *self,
   if (stmt == NULL || sqlite3_step (stmt) != SQLITE_ROW)
     return -1;
   return sqlite3_column_int64 (stmt, 0);
+}
+
+/* --- the batch writer: group commit --- */
+
+#define BATCH_MAX_JOBS 256
+
+static void
+lk_store_job_free (LkStoreJob *job)
+{
+  g_clear_object (&job->task);
+  g_clear_error (&job->error);
+  g_free (job);
+}
+
+/* In the caller's main context: every GTask call happens on the thread that made the task, so
+ * the last reference to it (and to its data) is always dropped there. */
+static gboolean
+return_job_cb (gpointer data)
+{
+  LkStoreJob *job = data;
+
+  if (job->error != NULL)
+    g_task_return_error (job->task, g_steal_pointer (&job->error));
+  else
+    g_task_return_boolean (job->task, TRUE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+return_job (LkStoreJob *job)
+{
+  g_main_context_invoke_full (g_task_get_context (job->task), G_PRIORITY_DEFAULT, return_job_cb,
+                              job, (GDestroyNotify) lk_store_job_free);
+}
+
+/* Runs @batch in one transaction, each job in a savepoint of it, and returns each job only once
+ * the transaction has committed: a caller never acts on a change that could still be lost. A
+ * job that fails is rolled back to its savepoint alone; if the commit itself fails, every job
+ * of the batch fails with it, and nothing of the batch is written. Takes the jobs. */
+static void
+run_batch (LkStore   *self,
+           GPtrArray *batch)
+{
+  g_autoptr(GError) batch_error = NULL;
+  LkConnection *conn;
+
+  conn = get_connection (self, &batch_error);
+  if (conn != NULL && lk_store_begin_immediate (self, &batch_error))
+    {
+      conn->in_batch = TRUE;
+      for (guint i = 0; i < batch->len && batch_error == NULL; i++)
+        {
+          LkStoreJob *job = g_ptr_array_index (batch, i);
+
+          if (!job->func (self, g_task_get_task_data (job->task), &job->error) && job->error == NULL)
+            g_set_error_literal (&job->error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED, "The job failed");
+
+          /* A job that left its transaction open loses it. */
+          while (conn->savepoints > 0)
+            if (!savepoint_end (self, conn, FALSE, &batch_error))
+              break;
+          if (sqlite3_get_autocommit (conn->db) && batch_error == NULL)
+            g_set_error_literal (&batch_error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED,
+                                 "The database rolled the transaction back");
+        }
+      conn->in_batch = FALSE;
+      if (batch_error != NULL)
+        lk_store_rollback (self);
+      else
+        lk_store_commit (self, &batch_error);
+    }
+
+  if (batch_error != NULL)
+    g_warning ("A batch of %u database jobs failed: %s", batch->len, batch_error->message);
+  for (guint i = 0; i < batch->len; i++)
+    {
+      LkStoreJob *job = g_ptr_array_index (batch, i);
+
+      if (batch_error != NULL)
+        {
+          g_clear_error (&job->error);
+          job->error = g_error_copy (batch_error);
+        }
+      return_job (job);
+    }
+  g_ptr_array_set_size (batch, 0);
+}
+
+static gpointer
+writer_thread (gpointer data)
+{
+  LkStore *self = data;
+  g_autoptr(GPtrArray) batch = g_ptr_array_new ();
+  gboolean stop = FALSE;
+
+  while (!stop)
+    {
+      LkStoreJob *job = g_async_queue_pop (self->jobs);
+
+      /* Whatever queued up while the last batch ran goes in this one. */
+      do
+        {
+          if (job == &stop_job)
+            {
+              stop = TRUE;
+              break;
+            }
+          g_ptr_array_add (batch, job);
+        }
+      while (batch->len < BATCH_MAX_JOBS && (job = g_async_queue_try_pop (self->jobs)) != NULL);
+
+      if (batch->len > 0)
+        run_batch (self, batch);
+    }
+  return NULL;
+}
+
+void
+lk_store_run_async (LkStore             *self,
+                    LkStoreJobFunc       func,
+                    gpointer             data,
+                    GDestroyNotify       data_free,
+                    GAsyncReadyCallback  callback,
+                    gpointer             user_data)
+{
+  LkStoreJob *job;
+  gboolean queued = FALSE;
+
+  g_return_if_fail (LK_IS_STORE (self));
+  g_return_if_fail (func != NULL);
+
+  job = g_new0 (LkStoreJob, 1);
+  job->func = func;
+  /* No source object: a task must not keep the store alive (see lk_store_stop_writer). */
+  job->task = g_task_new (NULL, NULL, callback, user_data);
+  g_task_set_source_tag (job->task, lk_store_run_async);
+  g_task_set_task_data (job->task, data, data_free);
+
+  g_async_queue_lock (self->jobs);
+  if (!self->writer_stopped && !self->read_only)
+    {
+      if (self->writer_thread == NULL)
+        self->writer_thread = g_thread_new ("lk-store-writer", writer_thread, self);
+      g_async_queue_push_unlocked (self->jobs, job);
+      queued = TRUE;
+    }
+  g_async_queue_unlock (self->jobs);
+
+  if (!queued)
+    {
+      /* Shutting down (or read-only): the job runs here, in a transaction of its own. */
+      g_autoptr(GPtrArray) batch = g_ptr_array_new ();
+
+      g_ptr_array_add (batch, job);
+      run_batch (self, batch);
+    }
+}
+
+gboolean
+lk_store_run_finish (GAsyncResult  *result,
+                     GError       **error)
+{
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == lk_store_run_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gpointer
+lk_store_run_get_data (GAsyncResult *result)
+{
+  g_return_val_if_fail (G_IS_TASK (result), NULL);
+
+  return g_task_get_task_data (G_TASK (result));
+}
+
+void
+lk_store_stop_writer (LkStore *self)
+{
+  GThread *thread;
+
+  g_return_if_fail (LK_IS_STORE (self));
+
+  g_async_queue_lock (self->jobs);
+  self->writer_stopped = TRUE;
+  thread = g_steal_pointer (&self->writer_thread);
+  if (thread != NULL)
+    g_async_queue_push_unlocked (self->jobs, &stop_job);
+  g_async_queue_unlock (self->jobs);
+
+  /* The jobs queued before the stop run first. Jobs submitted meanwhile run in their callers'
+   * threads; after the stop, the next job starts a new writer. */
+  if (thread != NULL)
+    g_thread_join (thread);
+
+  g_async_queue_lock (self->jobs);
+  self->writer_stopped = FALSE;
+  g_async_queue_unlock (self->jobs);
 }

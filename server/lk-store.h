@@ -11,7 +11,7 @@
  */
 #pragma once
 
-#include <glib-object.h>
+#include <gio/gio.h>
 #include <json-glib/json-glib.h>
 
 #include "lingka-common.h"
@@ -51,6 +51,32 @@ gboolean    lk_store_backup                (LkStore      *self,
                                             GError      **error);
 /* wal_checkpoint(PASSIVE); never blocks writers. */
 void        lk_store_checkpoint            (LkStore      *self);
+/* The batch writer (group commit). lk_store_run_async() queues @func for the store's writer
+ * thread, which runs every job queued at that moment in one transaction, each in a savepoint
+ * of its own: the store functions that @func calls see their begin/commit/rollback become
+ * savepoints, so they are written exactly as for a transaction of their own. @callback runs in
+ * the caller's thread-default main context once the batch has committed (or failed); read the
+ * outcome with lk_store_run_finish() and the results from @data (lk_store_run_get_data()).
+ *
+ * @func runs on the writer thread: it may only touch the store and @data. @data must not hold
+ * a reference that keeps the store alive; lk_store_stop_writer() (also run at finalize) runs
+ * what is queued and joins the thread; jobs submitted while it stops run in the caller's
+ * thread. */
+typedef gboolean (*LkStoreJobFunc) (LkStore   *store,
+                                    gpointer   data,
+                                    GError   **error);
+
+void        lk_store_run_async             (LkStore             *self,
+                                            LkStoreJobFunc       func,
+                                            gpointer             data,
+                                            GDestroyNotify       data_free,
+                                            GAsyncReadyCallback  callback,
+                                            gpointer             user_data);
+gboolean    lk_store_run_finish            (GAsyncResult        *result,
+                                            GError             **error);
+gpointer    lk_store_run_get_data          (GAsyncResult        *result);
+void        lk_store_stop_writer           (LkStore             *self);
+
 /* SHA-256 over every row of every table, in a stable order (tests: "nothing changed"). */
 char       *lk_store_debug_checksum        (LkStore      *self,
                                             GError      **error);
