@@ -21,6 +21,7 @@ typedef struct
 {
   sqlite3    *db;
   GHashTable *statements;   /* SQL text → sqlite3_stmt, finalized with the connection */
+  LkStore    *store;        /* not owned */
   gboolean    holds_writer; /* this thread is inside lk_store_begin_immediate … commit/rollback */
   gboolean    in_batch;     /* the batch writer's connection, inside a batch's transaction */
   guint       savepoints;   /* open job transactions (savepoints) inside the batch */
@@ -53,15 +54,21 @@ struct _LkStore
   GCond       writer_cond;
   gboolean    writer_held;
 
-  /* The batch writer (group commit): one thread runs the jobs of lk_store_run_async(), many to
-   * a transaction. The queue's own lock also guards writer_thread and writer_stopped. */
-  GAsyncQueue *jobs;
-  GThread     *writer_thread;
-  gboolean     writer_stopped;
+  /* The batch writer (group commit) of lk_store_run_async(). One connection runs every batch,
+   * so that its pages stay cached; one thread at a time uses it (batch_running). A job that
+   * finds no batch running runs at once on its caller's thread; jobs that arrive meanwhile
+   * queue, and the writer thread runs them together in the next batch. */
+  GMutex        batch_mutex;
+  GCond         batch_cond;
+  GQueue        jobs;             /* LkStoreJob */
+  gboolean      batch_running;
+  LkConnection *batch_connection;
+  GThread      *writer_thread;
+  gboolean      writer_stopping;
 };
 
-/* Pushed to the job queue to end the writer thread. */
-static LkStoreJob stop_job;
+/* The batch connection, on the thread that runs a batch. */
+static GPrivate current_batch = G_PRIVATE_INIT (NULL);
 
 G_DEFINE_FINAL_TYPE (LkStore, lk_store, G_TYPE_OBJECT)
 
@@ -112,6 +119,7 @@ open_connection (LkStore  *self,
   int rc;
 
   conn = g_new0 (LkConnection, 1);
+  conn->store = self;
   conn->statements = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                             statement_free);
   flags = SQLITE_OPEN_NOMUTEX
@@ -147,7 +155,10 @@ get_connection (LkStore  *self,
                 GError  **error)
 {
   GThread *thread = g_thread_self ();
-  LkConnection *conn;
+  LkConnection *conn = g_private_get (&current_batch);
+
+  if (conn != NULL && conn->store == self)
+    return conn;
 
   g_mutex_lock (&self->lock);
   conn = g_hash_table_lookup (self->connections, thread);
@@ -251,7 +262,9 @@ lk_store_finalize (GObject *object)
   LkStore *self = (LkStore *) object;
 
   lk_store_stop_writer (self);
-  g_clear_pointer (&self->jobs, g_async_queue_unref);
+  g_clear_pointer (&self->batch_connection, lk_connection_free);
+  g_mutex_clear (&self->batch_mutex);
+  g_cond_clear (&self->batch_cond);
   g_clear_pointer (&self->connections, g_hash_table_unref);
   g_mutex_clear (&self->lock);
   g_mutex_clear (&self->writer_mutex);
@@ -278,7 +291,9 @@ lk_store_init (LkStore *self)
   g_cond_init (&self->writer_cond);
   self->connections = g_hash_table_new_full (NULL, NULL, NULL,
                                              (GDestroyNotify) lk_connection_free);
-  self->jobs = g_async_queue_new ();
+  g_mutex_init (&self->batch_mutex);
+  g_cond_init (&self->batch_cond);
+  g_queue_init (&self->jobs);
 }
 
 LkStore *
@@ -911,8 +926,20 @@ return_job_cb (gpointer data)
 static void
 return_job (LkStoreJob *job)
 {
-  g_main_context_invoke_full (g_task_get_context (job->task), G_PRIORITY_DEFAULT, return_job_cb,
-                              job, (GDestroyNotify) lk_store_job_free);
+  GMainContext *context = g_task_get_context (job->task);
+  g_autoptr(GSource) source = NULL;
+
+  if (g_main_context_is_owner (context))
+    {
+      return_job_cb (job);
+      lk_store_job_free (job);
+      return;
+    }
+  source = g_idle_source_new ();
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_callback (source, return_job_cb, job, (GDestroyNotify) lk_store_job_free);
+  g_source_set_static_name (source, "[lingka] store job done");
+  g_source_attach (source, context);
 }
 
 /* Runs @batch in one transaction, each job in a savepoint of it, and returns each job only once
@@ -924,9 +951,11 @@ run_batch (LkStore   *self,
            GPtrArray *batch)
 {
   g_autoptr(GError) batch_error = NULL;
-  LkConnection *conn;
+  LkConnection *conn = self->batch_connection;
 
-  conn = get_connection (self, &batch_error);
+  if (conn == NULL)
+    conn = self->batch_connection = open_connection (self, &batch_error);
+  g_private_set (&current_batch, conn);
   if (conn != NULL && lk_store_begin_immediate (self, &batch_error))
     {
       conn->in_batch = TRUE;
@@ -951,6 +980,7 @@ run_batch (LkStore   *self,
       else
         lk_store_commit (self, &batch_error);
     }
+  g_private_set (&current_batch, NULL);
 
   if (batch_error != NULL)
     g_warning ("A batch of %u database jobs failed: %s", batch->len, batch_error->message);
@@ -968,32 +998,44 @@ run_batch (LkStore   *self,
   g_ptr_array_set_size (batch, 0);
 }
 
+/* Takes up to BATCH_MAX_JOBS queued jobs. Called with batch_mutex held. */
+static GPtrArray *
+take_queued_locked (LkStore *self)
+{
+  GPtrArray *batch = g_ptr_array_new ();
+
+  while (batch->len < BATCH_MAX_JOBS && !g_queue_is_empty (&self->jobs))
+    g_ptr_array_add (batch, g_queue_pop_head (&self->jobs));
+  return batch;
+}
+
 static gpointer
 writer_thread (gpointer data)
 {
   LkStore *self = data;
-  g_autoptr(GPtrArray) batch = g_ptr_array_new ();
-  gboolean stop = FALSE;
 
-  while (!stop)
+  g_mutex_lock (&self->batch_mutex);
+  for (;;)
     {
-      LkStoreJob *job = g_async_queue_pop (self->jobs);
+      g_autoptr(GPtrArray) batch = NULL;
+
+      while (self->batch_running || (g_queue_is_empty (&self->jobs) && !self->writer_stopping))
+        g_cond_wait (&self->batch_cond, &self->batch_mutex);
+      if (g_queue_is_empty (&self->jobs))
+        break;  /* stopping, and nothing left */
 
       /* Whatever queued up while the last batch ran goes in this one. */
-      do
-        {
-          if (job == &stop_job)
-            {
-              stop = TRUE;
-              break;
-            }
-          g_ptr_array_add (batch, job);
-        }
-      while (batch->len < BATCH_MAX_JOBS && (job = g_async_queue_try_pop (self->jobs)) != NULL);
+      self->batch_running = TRUE;
+      batch = take_queued_locked (self);
+      g_mutex_unlock (&self->batch_mutex);
 
-      if (batch->len > 0)
-        run_batch (self, batch);
+      run_batch (self, batch);
+
+      g_mutex_lock (&self->batch_mutex);
+      self->batch_running = FALSE;
+      g_cond_broadcast (&self->batch_cond);
     }
+  g_mutex_unlock (&self->batch_mutex);
   return NULL;
 }
 
@@ -1005,8 +1047,8 @@ lk_store_run_async (LkStore             *self,
                     GAsyncReadyCallback  callback,
                     gpointer             user_data)
 {
+  g_autoptr(GPtrArray) batch = NULL;
   LkStoreJob *job;
-  gboolean queued = FALSE;
 
   g_return_if_fail (LK_IS_STORE (self));
   g_return_if_fail (func != NULL);
@@ -1018,24 +1060,37 @@ lk_store_run_async (LkStore             *self,
   g_task_set_source_tag (job->task, lk_store_run_async);
   g_task_set_task_data (job->task, data, data_free);
 
-  g_async_queue_lock (self->jobs);
-  if (!self->writer_stopped && !self->read_only)
+  g_mutex_lock (&self->batch_mutex);
+  if (self->writer_stopping)
     {
+      /* Stopping: wait for the batch connection, and run here. */
+      while (self->batch_running)
+        g_cond_wait (&self->batch_cond, &self->batch_mutex);
+    }
+  else if (self->batch_running || !g_queue_is_empty (&self->jobs))
+    {
+      /* A batch is running: this job goes in the writer thread's next one. */
+      g_queue_push_tail (&self->jobs, job);
       if (self->writer_thread == NULL)
         self->writer_thread = g_thread_new ("lk-store-writer", writer_thread, self);
-      g_async_queue_push_unlocked (self->jobs, job);
-      queued = TRUE;
+      g_cond_broadcast (&self->batch_cond);
+      g_mutex_unlock (&self->batch_mutex);
+      return;
     }
-  g_async_queue_unlock (self->jobs);
 
-  if (!queued)
-    {
-      /* Shutting down (or read-only): the job runs here, in a transaction of its own. */
-      g_autoptr(GPtrArray) batch = g_ptr_array_new ();
+  /* No batch running: this job is one, at once, on this thread (no hand-over between threads
+   * when the store is not busy). */
+  self->batch_running = TRUE;
+  g_mutex_unlock (&self->batch_mutex);
 
-      g_ptr_array_add (batch, job);
-      run_batch (self, batch);
-    }
+  batch = g_ptr_array_new ();
+  g_ptr_array_add (batch, job);
+  run_batch (self, batch);
+
+  g_mutex_lock (&self->batch_mutex);
+  self->batch_running = FALSE;
+  g_cond_broadcast (&self->batch_cond);
+  g_mutex_unlock (&self->batch_mutex);
 }
 
 gboolean
@@ -1063,19 +1118,20 @@ lk_store_stop_writer (LkStore *self)
 
   g_return_if_fail (LK_IS_STORE (self));
 
-  g_async_queue_lock (self->jobs);
-  self->writer_stopped = TRUE;
+  g_mutex_lock (&self->batch_mutex);
+  self->writer_stopping = TRUE;
   thread = g_steal_pointer (&self->writer_thread);
-  if (thread != NULL)
-    g_async_queue_push_unlocked (self->jobs, &stop_job);
-  g_async_queue_unlock (self->jobs);
+  g_cond_broadcast (&self->batch_cond);
+  g_mutex_unlock (&self->batch_mutex);
 
-  /* The jobs queued before the stop run first. Jobs submitted meanwhile run in their callers'
-   * threads; after the stop, the next job starts a new writer. */
+  /* The writer runs what is queued, then ends. Jobs submitted meanwhile run in their callers'
+   * threads; after the stop, the next queued job starts a new writer. */
   if (thread != NULL)
     g_thread_join (thread);
 
-  g_async_queue_lock (self->jobs);
-  self->writer_stopped = FALSE;
-  g_async_queue_unlock (self->jobs);
+  g_mutex_lock (&self->batch_mutex);
+  while (self->batch_running)
+    g_cond_wait (&self->batch_cond, &self->batch_mutex);
+  self->writer_stopping = FALSE;
+  g_mutex_unlock (&self->batch_mutex);
 }
