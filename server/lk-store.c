@@ -24,7 +24,8 @@ typedef struct
   LkStore    *store;        /* not owned */
   gboolean    holds_writer; /* this thread is inside lk_store_begin_immediate … commit/rollback */
   gboolean    in_batch;     /* the batch writer's connection, inside a batch's transaction */
-  guint       savepoints;   /* open job transactions (savepoints) inside the batch */
+  guint       savepoints;   /* open job transactions inside the batch: savepoints, or reads */
+  guint32     read_levels;  /* bit N set: level N is a read (lk_store_begin), no savepoint */
 } LkConnection;
 
 /* One job for the batch writer. */
@@ -476,15 +477,30 @@ release_writer (LkStore      *self,
 }
 
 /* Inside a batch, a job's transaction is a savepoint of the batch's transaction. */
+#define MAX_SAVEPOINTS 32
+
+/* A read inside a batch needs no savepoint: the batch's transaction is already one snapshot. */
 static gboolean
 savepoint_begin (LkStore       *self,
                  LkConnection  *conn,
+                 gboolean       read,
                  GError       **error)
 {
-  g_autoptr(LkStmt) stmt = lk_store_prepare (self, "SAVEPOINT lk_job", error);
+  if (conn->savepoints >= MAX_SAVEPOINTS)
+    {
+      g_set_error_literal (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED, "Transactions nested too deep");
+      return FALSE;
+    }
+  if (read)
+    conn->read_levels |= 1u << conn->savepoints;
+  else
+    {
+      g_autoptr(LkStmt) stmt = lk_store_prepare (self, "SAVEPOINT lk_job", error);
 
-  if (stmt == NULL || !lk_store_step_done (self, stmt, error))
-    return FALSE;
+      if (stmt == NULL || !lk_store_step_done (self, stmt, error))
+        return FALSE;
+      conn->read_levels &= ~(1u << conn->savepoints);
+    }
   conn->savepoints++;
   return TRUE;
 }
@@ -507,6 +523,8 @@ savepoint_end (LkStore       *self,
       return FALSE;
     }
   conn->savepoints--;
+  if (conn->read_levels & (1u << conn->savepoints))
+    return TRUE;
   if (keep)
     {
       g_autoptr(LkStmt) stmt = lk_store_prepare (self, "RELEASE lk_job", error);
@@ -529,7 +547,7 @@ lk_store_begin_immediate (LkStore  *self,
   if (conn == NULL)
     return FALSE;
   if (conn->in_batch)
-    return savepoint_begin (self, conn, error);
+    return savepoint_begin (self, conn, FALSE, error);
   if (conn->holds_writer)
     {
       g_set_error_literal (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED,
@@ -559,7 +577,7 @@ lk_store_begin (LkStore  *self,
   if (conn == NULL)
     return FALSE;
   if (conn->in_batch)
-    return savepoint_begin (self, conn, error);
+    return savepoint_begin (self, conn, TRUE, error);
   stmt = lk_store_prepare (self, "BEGIN", error);
   return stmt != NULL && lk_store_step_done (self, stmt, error);
 }
@@ -900,6 +918,7 @@ lk_store_debug_count (LkStore    *self,
 /* --- the batch writer: group commit --- */
 
 #define BATCH_MAX_JOBS 256
+#define BATCH_CACHE_KIB 65536
 
 static void
 lk_store_job_free (LkStoreJob *job)
@@ -954,7 +973,13 @@ run_batch (LkStore   *self,
   LkConnection *conn = self->batch_connection;
 
   if (conn == NULL)
-    conn = self->batch_connection = open_connection (self, &batch_error);
+    {
+      conn = self->batch_connection = open_connection (self, &batch_error);
+      /* Every hot write goes through here: a page cache big enough for the working set saves
+       * re-reading the pages of the indexes on every batch. */
+      if (conn != NULL)
+        exec_sql (conn->db, "PRAGMA cache_size = -" G_STRINGIFY (BATCH_CACHE_KIB) ";", NULL);
+    }
   g_private_set (&current_batch, conn);
   if (conn != NULL && lk_store_begin_immediate (self, &batch_error))
     {
@@ -962,17 +987,24 @@ run_batch (LkStore   *self,
       for (guint i = 0; i < batch->len && batch_error == NULL; i++)
         {
           LkStoreJob *job = g_ptr_array_index (batch, i);
+          gboolean ok;
 
-          if (!job->func (self, g_task_get_task_data (job->task), &job->error) && job->error == NULL)
+          /* Each job is all or nothing: a savepoint of its own around whatever it does. */
+          if (!savepoint_begin (self, conn, FALSE, &batch_error))
+            break;
+          ok = job->func (self, g_task_get_task_data (job->task), &job->error);
+          if (ok && conn->savepoints > 1)
+            {
+              ok = FALSE;
+              g_set_error_literal (&job->error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED,
+                                   "The job left a transaction open");
+            }
+          if (!ok && job->error == NULL)
             g_set_error_literal (&job->error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED, "The job failed");
-
-          /* A job that left its transaction open loses it. */
-          while (conn->savepoints > 0)
-            if (!savepoint_end (self, conn, FALSE, &batch_error))
-              break;
-          if (sqlite3_get_autocommit (conn->db) && batch_error == NULL)
-            g_set_error_literal (&batch_error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED,
-                                 "The database rolled the transaction back");
+          while (conn->savepoints > 1 && batch_error == NULL)
+            savepoint_end (self, conn, FALSE, &batch_error);
+          if (batch_error == NULL)
+            savepoint_end (self, conn, ok, &batch_error);
         }
       conn->in_batch = FALSE;
       if (batch_error != NULL)

@@ -1,0 +1,257 @@
+/* test-store-batch.c: the store's batch writer (group commit), lk_store_run_async()
+ *
+ * Several submitting threads, each running its own main context as a listener thread does,
+ * queue jobs that write through the ordinary store API. Every callback must come on the
+ * thread that submitted the job, in submission order, only once the write is committed (a
+ * separate connection sees it), and a job that fails, or leaves a transaction open, must leave
+ * nothing behind while the jobs around it in the same batch commit.
+ *
+ * SPDX-License-Identifier: GPL-3.0-or-later
+ */
+#include "config.h"
+
+#include <glib/gstdio.h>
+
+/* The store's private header: a job here opens a transaction itself, as the store's own
+ * functions do, to check what the writer does with one left open. */
+#include "lk-store-private.h"
+
+#define N_THREADS 4
+#define N_JOBS 200
+#define DEADLINE_S 30
+
+typedef enum
+{
+  JOB_WRITE,          /* creates its school */
+  JOB_FAIL,           /* creates its school, then fails: the school must not stay */
+  JOB_LEAVE_OPEN,     /* begins a transaction, writes, never commits */
+} JobKind;
+
+typedef struct _Submitter Submitter;
+
+typedef struct
+{
+  Submitter *submitter;
+  JobKind    kind;
+  guint      index;
+  char      *school;
+} Job;
+
+struct _Submitter
+{
+  LkStore      *store;
+  guint         number;
+  GMainContext *context;
+  GThread      *thread;
+  guint         done;
+  guint         next_expected;
+  guint         failures;   /* callbacks that broke a rule (checked by the main thread) */
+  GString      *why;
+};
+
+static void
+job_free (gpointer data)
+{
+  Job *job = data;
+
+  g_free (job->school);
+  g_free (job);
+}
+
+static JobKind
+kind_for (guint index)
+{
+  if (index % 17 == 5)
+    return JOB_FAIL;
+  if (index % 29 == 11)
+    return JOB_LEAVE_OPEN;
+  return JOB_WRITE;
+}
+
+/* LkStoreJobFunc: on whatever thread runs the batch. */
+static gboolean
+job_run (LkStore   *store,
+         gpointer   data,
+         GError   **error)
+{
+  Job *job = data;
+  gint64 school_id;
+
+  if (job->kind == JOB_LEAVE_OPEN)
+    {
+      /* A transaction begun and forgotten: the writer must roll it back and fail the job. */
+      if (!lk_store_begin_immediate (store, error))
+        return FALSE;
+    }
+  school_id = lk_store_school_ensure (store, "测试省", job->school, "pbkdf2-sha256", 1000, NULL, error);
+  if (school_id <= 0)
+    return FALSE;
+  if (job->kind == JOB_FAIL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "failing on purpose");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gint64
+count_school (LkStore    *store,
+              const char *school)
+{
+  g_autofree char *where = g_strdup_printf ("name = '%s'", school);
+
+  return lk_store_debug_count (store, "schools", where);
+}
+
+static void
+fail (Submitter  *submitter,
+      const char *format,
+      ...) G_GNUC_PRINTF (2, 3);
+
+static void
+fail (Submitter  *submitter,
+      const char *format,
+      ...)
+{
+  va_list args;
+
+  submitter->failures++;
+  va_start (args, format);
+  if (submitter->why->len < 2000)
+    {
+      g_string_append_vprintf (submitter->why, format, args);
+      g_string_append_c (submitter->why, '\n');
+    }
+  va_end (args);
+}
+
+static void
+job_done_cb (GObject      *source,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  Submitter *submitter = user_data;
+  Job *job = lk_store_run_get_data (result);
+  g_autoptr(GError) error = NULL;
+  gboolean ok = lk_store_run_finish (result, &error);
+  gint64 count;
+
+  if (!g_main_context_is_owner (submitter->context))
+    fail (submitter, "job %u: callback outside the submitting thread's context", job->index);
+  if (job->index != submitter->next_expected)
+    fail (submitter, "job %u: callback out of order (expected %u)", job->index, submitter->next_expected);
+  submitter->next_expected = job->index + 1;
+
+  /* This thread's own connection, not the batch's: it sees only committed data. */
+  count = count_school (submitter->store, job->school);
+  switch (job->kind)
+    {
+    case JOB_WRITE:
+      if (!ok)
+        fail (submitter, "job %u: failed: %s", job->index, error->message);
+      if (count != 1)
+        fail (submitter, "job %u: school not committed when the callback ran (%" G_GINT64_FORMAT ")",
+              job->index, count);
+      break;
+    case JOB_FAIL:
+      if (ok || !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_FAILED))
+        fail (submitter, "job %u: its own error did not come back", job->index);
+      if (count != 0)
+        fail (submitter, "job %u: a failed job's write stayed", job->index);
+      break;
+    case JOB_LEAVE_OPEN:
+      if (ok || !g_error_matches (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED))
+        fail (submitter, "job %u: a transaction left open was not an error", job->index);
+      if (count != 0)
+        fail (submitter, "job %u: a job's unfinished transaction was committed", job->index);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+  submitter->done++;
+}
+
+static gpointer
+submitter_thread (gpointer data)
+{
+  Submitter *submitter = data;
+  gint64 deadline = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
+
+  g_main_context_push_thread_default (submitter->context);
+  for (guint i = 0; i < N_JOBS; i++)
+    {
+      Job *job = g_new0 (Job, 1);
+
+      job->submitter = submitter;
+      job->index = i;
+      job->kind = kind_for (i);
+      job->school = g_strdup_printf ("学校-%u-%u", submitter->number, i);
+      lk_store_run_async (submitter->store, job_run, job, job_free, job_done_cb, submitter);
+      /* Let some callbacks run between submissions, as a listener thread would. */
+      if (i % 7 == 0)
+        g_main_context_iteration (submitter->context, FALSE);
+    }
+  while (submitter->done < N_JOBS && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (submitter->context, TRUE);
+  g_main_context_pop_thread_default (submitter->context);
+  return NULL;
+}
+
+static void
+test_batch_many_threads (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lingka-batch-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "lingka.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LkStore) store = NULL;
+  Submitter submitters[N_THREADS] = { { 0 } };
+  guint expected_schools = 0;
+
+  store = lk_store_new (path, "NORMAL", &error);
+  g_assert_no_error (error);
+
+  for (guint t = 0; t < N_THREADS; t++)
+    {
+      submitters[t].store = store;
+      submitters[t].number = t;
+      submitters[t].context = g_main_context_new ();
+      submitters[t].why = g_string_new (NULL);
+      submitters[t].thread = g_thread_new ("submitter", submitter_thread, &submitters[t]);
+    }
+  for (guint t = 0; t < N_THREADS; t++)
+    {
+      g_thread_join (submitters[t].thread);
+      g_assert_cmpstr (submitters[t].why->str, ==, "");
+      g_assert_cmpuint (submitters[t].failures, ==, 0);
+      g_assert_cmpuint (submitters[t].done, ==, N_JOBS);
+      g_main_context_unref (submitters[t].context);
+      g_string_free (submitters[t].why, TRUE);
+    }
+
+  for (guint i = 0; i < N_JOBS; i++)
+    if (kind_for (i) == JOB_WRITE)
+      expected_schools += N_THREADS;
+  g_assert_cmpint (lk_store_debug_count (store, "schools", "name LIKE '学校-%'"), ==, expected_schools);
+
+  lk_store_stop_writer (store);
+  g_clear_object (&store);
+  g_unlink (path);
+  {
+    g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+    g_autofree char *shm = g_strconcat (path, "-shm", NULL);
+    g_unlink (wal);
+    g_unlink (shm);
+  }
+  g_rmdir (dir);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/store/batch/many-threads", test_batch_many_threads);
+
+  return g_test_run ();
+}
