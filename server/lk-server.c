@@ -654,6 +654,8 @@ lk_server_stop (LkServer *self)
     }
   g_clear_pointer (&self->maintenance_loop, g_main_loop_unref);
   g_clear_pointer (&self->maintenance_context, g_main_context_unref);
+  /* Whatever the listeners queued is written before the last checkpoint. */
+  lk_store_stop_writer (self->store);
   lk_store_checkpoint (self->store);
   lk_log_event (G_LOG_LEVEL_INFO, "Stopped", NULL);
 }

@@ -66,6 +66,9 @@ struct _LkStore
   LkConnection *batch_connection;
   GThread      *writer_thread;
   gboolean      writer_stopping;
+  guint64       batches;          /* batches run, and jobs in them: logged at stop */
+  guint64       batched_jobs;
+  guint64       inline_batches;   /* of which run at once on the caller's thread */
 };
 
 /* The batch connection, on the thread that runs a batch. */
@@ -923,6 +926,8 @@ lk_store_debug_count (LkStore    *self,
 static void
 lk_store_job_free (LkStoreJob *job)
 {
+  if (job == NULL)
+    return;
   g_clear_object (&job->task);
   g_clear_error (&job->error);
   g_free (job);
@@ -930,35 +935,68 @@ lk_store_job_free (LkStoreJob *job)
 
 /* In the caller's main context: every GTask call happens on the thread that made the task, so
  * the last reference to it (and to its data) is always dropped there. */
-static gboolean
-return_job_cb (gpointer data)
+static void
+return_job_now (LkStoreJob *job)
 {
-  LkStoreJob *job = data;
-
   if (job->error != NULL)
     g_task_return_error (job->task, g_steal_pointer (&job->error));
   else
     g_task_return_boolean (job->task, TRUE);
+  lk_store_job_free (job);
+}
+
+/* One idle source per main context for all of a batch's jobs from it, in batch order: one
+ * wake-up of that listener thread rather than one per job. */
+static gboolean
+return_jobs_cb (gpointer data)
+{
+  GPtrArray *jobs = data;
+
+  for (guint i = 0; i < jobs->len; i++)
+    return_job_now (g_steal_pointer (&jobs->pdata[i]));
+  g_ptr_array_set_size (jobs, 0);
   return G_SOURCE_REMOVE;
 }
 
 static void
-return_job (LkStoreJob *job)
+return_jobs (GPtrArray *batch)
 {
-  GMainContext *context = g_task_get_context (job->task);
-  g_autoptr(GSource) source = NULL;
+  g_autoptr(GPtrArray) contexts = g_ptr_array_new ();
+  g_autoptr(GPtrArray) groups = g_ptr_array_new ();
 
-  if (g_main_context_is_owner (context))
+  for (guint i = 0; i < batch->len; i++)
     {
-      return_job_cb (job);
-      lk_store_job_free (job);
-      return;
+      LkStoreJob *job = g_ptr_array_index (batch, i);
+      GMainContext *context = g_task_get_context (job->task);
+      guint index;
+
+      if (!g_ptr_array_find (contexts, context, &index))
+        {
+          index = contexts->len;
+          g_ptr_array_add (contexts, context);
+          g_ptr_array_add (groups, g_ptr_array_new_with_free_func ((GDestroyNotify) lk_store_job_free));
+        }
+      g_ptr_array_add (g_ptr_array_index (groups, index), job);
     }
-  source = g_idle_source_new ();
-  g_source_set_priority (source, G_PRIORITY_DEFAULT);
-  g_source_set_callback (source, return_job_cb, job, (GDestroyNotify) lk_store_job_free);
-  g_source_set_static_name (source, "[lingka] store job done");
-  g_source_attach (source, context);
+
+  for (guint i = 0; i < contexts->len; i++)
+    {
+      GMainContext *context = g_ptr_array_index (contexts, i);
+      GPtrArray *jobs = g_ptr_array_index (groups, i);
+      g_autoptr(GSource) source = NULL;
+
+      if (g_main_context_is_owner (context))
+        {
+          return_jobs_cb (jobs);
+          g_ptr_array_unref (jobs);
+          continue;
+        }
+      source = g_idle_source_new ();
+      g_source_set_priority (source, G_PRIORITY_DEFAULT);
+      g_source_set_callback (source, return_jobs_cb, jobs, (GDestroyNotify) g_ptr_array_unref);
+      g_source_set_static_name (source, "[lingka] store jobs done");
+      g_source_attach (source, context);
+    }
 }
 
 /* Runs @batch in one transaction, each job in a savepoint of it, and returns each job only once
@@ -1016,17 +1054,15 @@ run_batch (LkStore   *self,
 
   if (batch_error != NULL)
     g_warning ("A batch of %u database jobs failed: %s", batch->len, batch_error->message);
-  for (guint i = 0; i < batch->len; i++)
-    {
-      LkStoreJob *job = g_ptr_array_index (batch, i);
+  if (batch_error != NULL)
+    for (guint i = 0; i < batch->len; i++)
+      {
+        LkStoreJob *job = g_ptr_array_index (batch, i);
 
-      if (batch_error != NULL)
-        {
-          g_clear_error (&job->error);
-          job->error = g_error_copy (batch_error);
-        }
-      return_job (job);
-    }
+        g_clear_error (&job->error);
+        job->error = g_error_copy (batch_error);
+      }
+  return_jobs (batch);
   g_ptr_array_set_size (batch, 0);
 }
 
@@ -1059,6 +1095,8 @@ writer_thread (gpointer data)
       /* Whatever queued up while the last batch ran goes in this one. */
       self->batch_running = TRUE;
       batch = take_queued_locked (self);
+      self->batches++;
+      self->batched_jobs += batch->len;
       g_mutex_unlock (&self->batch_mutex);
 
       run_batch (self, batch);
@@ -1121,6 +1159,9 @@ lk_store_run_async (LkStore             *self,
 
   g_mutex_lock (&self->batch_mutex);
   self->batch_running = FALSE;
+  self->batches++;
+  self->batched_jobs++;
+  self->inline_batches++;
   g_cond_broadcast (&self->batch_cond);
   g_mutex_unlock (&self->batch_mutex);
 }
@@ -1165,5 +1206,11 @@ lk_store_stop_writer (LkStore *self)
   while (self->batch_running)
     g_cond_wait (&self->batch_cond, &self->batch_mutex);
   self->writer_stopping = FALSE;
+  if (self->batches > 0)
+    g_info ("Batch writer: %" G_GUINT64_FORMAT " jobs in %" G_GUINT64_FORMAT " batches "
+            "(%.1f a batch; %" G_GUINT64_FORMAT " run at once on the caller's thread)",
+            self->batched_jobs, self->batches, (double) self->batched_jobs / self->batches,
+            self->inline_batches);
+  self->batches = self->batched_jobs = self->inline_batches = 0;
   g_mutex_unlock (&self->batch_mutex);
 }
