@@ -14,6 +14,8 @@
 #include "lk-store-private.h"
 
 #define BUSY_TIMEOUT_MS 5000
+/* After a burst, a restarted WAL is cut back to this size. */
+#define WAL_SIZE_LIMIT_BYTES (64 * 1024 * 1024)
 #define MIGRATIONS_PATH "/cn/lingka/server/migrations"
 #define BACKUP_PAGES_PER_STEP 256
 
@@ -143,9 +145,11 @@ open_connection (LkStore  *self,
   /* Checkpoints run on the maintenance timer, off the request path (MEASURED.md, 7). */
   pragmas = g_strdup_printf ("PRAGMA foreign_keys = ON;"
                              "PRAGMA synchronous = %s;"
-                             "PRAGMA wal_autocheckpoint = %d;",
+                             "PRAGMA wal_autocheckpoint = %d;"
+                             "PRAGMA journal_size_limit = %d;",
                              self->synchronous,
-                             self->read_only ? 1000 : 0);
+                             self->read_only ? 1000 : 0,
+                             WAL_SIZE_LIMIT_BYTES);
   if (!exec_sql (conn->db, pragmas, error))
     {
       lk_connection_free (conn);
@@ -845,16 +849,53 @@ lk_store_backup (LkStore     *self,
   return TRUE;
 }
 
+/* Under a steady stream of writes a PASSIVE checkpoint never catches up: frames are appended
+ * while it copies, so the WAL is never fully copied when the next write starts, SQLite never
+ * restarts it from the beginning, and it grows without bound (hundreds of MB a minute at a
+ * few thousand verifications a second), every append extending the file. So: copy what is
+ * there without blocking anyone, again for what came meanwhile (less each pass), then copy the
+ * small rest while holding the store's writer turn, so that nothing is appended during it.
+ * The next write then starts the WAL over from its beginning. */
+#define CHECKPOINT_PASSES 3
+#define CHECKPOINT_TAIL_FRAMES 256
+
+static int
+checkpoint_passive (sqlite3 *db,
+                    int     *remaining)
+{
+  int log_frames = 0, checkpointed = 0;
+  int rc = sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &checkpointed);
+
+  *remaining = log_frames - checkpointed;
+  return rc;
+}
+
 void
 lk_store_checkpoint (LkStore *self)
 {
   sqlite3 *db = lk_store_db (self, NULL);
-  int log_frames = 0, checkpointed = 0;
+  int remaining = 0;
 
   if (db == NULL || self->read_only)
     return;
-  if (sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &checkpointed) == SQLITE_OK)
-    g_debug ("Checkpoint: %d of %d WAL frames", checkpointed, log_frames);
+
+  for (guint pass = 0; pass < CHECKPOINT_PASSES; pass++)
+    if (checkpoint_passive (db, &remaining) != SQLITE_OK || remaining <= CHECKPOINT_TAIL_FRAMES)
+      break;
+
+  /* The rest with no writer running: at most a few hundred frames, so a short wait for
+   * whoever writes next. */
+  if (acquire_writer (self, NULL))
+    {
+      int rc = checkpoint_passive (db, &remaining);
+
+      g_mutex_lock (&self->writer_mutex);
+      self->writer_held = FALSE;
+      g_cond_signal (&self->writer_cond);
+      g_mutex_unlock (&self->writer_mutex);
+      if (rc != SQLITE_OK || remaining > 0)
+        g_debug ("Checkpoint: %d WAL frames left (a reader still uses them)", remaining);
+    }
 }
 
 char *
