@@ -48,13 +48,15 @@ china_day (gint64 unix_time)
  * digits in all, like any other). The token is the credential, not the id; ids that grow with
  * time put each new application at the end of the id index instead of on a random page of it,
  * which halves what every verification writes. */
+#define TOKEN_BYTES 32
+#define ID_RANDOM_BYTES 10
+
 static char *
-application_id_new (void)
+application_id_new (const char *random_hex)
 {
-  g_autofree char *random = lk_random_hex (10);
   guint64 ms = (guint64) (g_get_real_time () / 1000) & G_GUINT64_CONSTANT (0xffffffffffff);
 
-  return g_strdup_printf ("%012" G_GINT64_MODIFIER "x%s", ms, random);
+  return g_strdup_printf ("%012" G_GINT64_MODIFIER "x%.*s", ms, ID_RANDOM_BYTES * 2, random_hex);
 }
 
 static gboolean
@@ -211,6 +213,7 @@ apply (LkServer          *server,
   g_autofree char *phone = NULL;
   gboolean consent = FALSE;
   JsonNode *consent_node;
+  g_autofree char *random = NULL;
   ApplyJob *job;
 
   body = lk_http_read_json_object (msg, LK_JSON_MAX_BYTES, &error);
@@ -271,8 +274,11 @@ apply (LkServer          *server,
   job->name = g_steal_pointer (&name);
   job->student_no = g_steal_pointer (&student_no);
   job->phone = g_steal_pointer (&phone);
-  job->id = application_id_new ();
-  job->token = lk_random_hex (32);
+  /* One draw from the generator for both the token and the id. */
+  random = lk_random_hex (TOKEN_BYTES + ID_RANDOM_BYTES);
+  job->token = g_strndup (random, TOKEN_BYTES * 2);
+  job->id = application_id_new (random + TOKEN_BYTES * 2);
+  memset (random, 0, strlen (random));
   job->token_hash = lk_sha256_hex (job->token, strlen (job->token));
   job->now = now_seconds ();
   job->day = china_day (job->now);
