@@ -849,24 +849,28 @@ lk_store_backup (LkStore     *self,
   return TRUE;
 }
 
-/* Under a steady stream of writes a PASSIVE checkpoint never catches up: frames are appended
- * while it copies, so the WAL is never fully copied when the next write starts, SQLite never
- * restarts it from the beginning, and it grows without bound (hundreds of MB a minute at a
- * few thousand verifications a second), every append extending the file. So: copy what is
- * there without blocking anyone, again for what came meanwhile (less each pass), then copy the
- * small rest while holding the store's writer turn, so that nothing is appended during it.
- * The next write then starts the WAL over from its beginning. */
+/* Under a steady stream of writes a PASSIVE checkpoint never lets the WAL start over: frames
+ * keep being appended while it copies, so the log is never fully copied when the next write
+ * begins, SQLite never restarts it from the beginning, and it grows without bound (hundreds of
+ * MB a minute at a few thousand verifications a second), every append extending the file. So
+ * each checkpoint copies what is there without blocking anyone; once the WAL is longer than
+ * CHECKPOINT_RESTART_FRAMES, it copies the (small) rest while holding the store's writer turn,
+ * so that nothing is appended meanwhile, and the next write starts the WAL over. That costs
+ * the writers a few milliseconds (SQLite's syncs) once every few seconds under full load, and
+ * nothing when the server is quiet. */
 #define CHECKPOINT_PASSES 3
 #define CHECKPOINT_TAIL_FRAMES 256
+#define CHECKPOINT_RESTART_FRAMES 8192
 
 static int
 checkpoint_passive (sqlite3 *db,
+                    int     *log_frames,
                     int     *remaining)
 {
-  int log_frames = 0, checkpointed = 0;
-  int rc = sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &checkpointed);
+  int checkpointed = 0;
+  int rc = sqlite3_wal_checkpoint_v2 (db, NULL, SQLITE_CHECKPOINT_PASSIVE, log_frames, &checkpointed);
 
-  *remaining = log_frames - checkpointed;
+  *remaining = *log_frames - checkpointed;
   return rc;
 }
 
@@ -874,20 +878,21 @@ void
 lk_store_checkpoint (LkStore *self)
 {
   sqlite3 *db = lk_store_db (self, NULL);
-  int remaining = 0;
+  int log_frames = 0, remaining = 0;
 
   if (db == NULL || self->read_only)
     return;
 
   for (guint pass = 0; pass < CHECKPOINT_PASSES; pass++)
-    if (checkpoint_passive (db, &remaining) != SQLITE_OK || remaining <= CHECKPOINT_TAIL_FRAMES)
+    if (checkpoint_passive (db, &log_frames, &remaining) != SQLITE_OK
+        || remaining <= CHECKPOINT_TAIL_FRAMES)
       break;
+  if (log_frames < CHECKPOINT_RESTART_FRAMES)
+    return;
 
-  /* The rest with no writer running: at most a few hundred frames, so a short wait for
-   * whoever writes next. */
   if (acquire_writer (self, NULL))
     {
-      int rc = checkpoint_passive (db, &remaining);
+      int rc = checkpoint_passive (db, &log_frames, &remaining);
 
       g_mutex_lock (&self->writer_mutex);
       self->writer_held = FALSE;
