@@ -56,6 +56,8 @@ struct _LkStore
   GMutex      writer_mutex;
   GCond       writer_cond;
   gboolean    writer_held;
+  guint       writer_waiters;   /* GLib's GCond makes a system call on every signal: only
+                                 * signal when someone waits */
 
   /* The batch writer (group commit) of lk_store_run_async(). One connection runs every batch,
    * so that its pages stay cached; one thread at a time uses it (batch_running). A job that
@@ -63,6 +65,7 @@ struct _LkStore
    * queue, and the writer thread runs them together in the next batch. */
   GMutex        batch_mutex;
   GCond         batch_cond;
+  guint         batch_waiters;    /* threads in g_cond_wait (batch_cond) */
   GQueue        jobs;             /* LkStoreJob */
   gboolean      batch_running;
   LkConnection *batch_connection;
@@ -458,8 +461,12 @@ acquire_writer (LkStore  *self,
 
   g_mutex_lock (&self->writer_mutex);
   while (self->writer_held && acquired)
-    acquired = g_cond_wait_until (&self->writer_cond, &self->writer_mutex, deadline)
-               || !self->writer_held;
+    {
+      self->writer_waiters++;
+      acquired = g_cond_wait_until (&self->writer_cond, &self->writer_mutex, deadline)
+                 || !self->writer_held;
+      self->writer_waiters--;
+    }
   if (acquired)
     self->writer_held = TRUE;
   g_mutex_unlock (&self->writer_mutex);
@@ -479,7 +486,8 @@ release_writer (LkStore      *self,
   conn->holds_writer = FALSE;
   g_mutex_lock (&self->writer_mutex);
   self->writer_held = FALSE;
-  g_cond_signal (&self->writer_cond);
+  if (self->writer_waiters > 0)
+    g_cond_signal (&self->writer_cond);
   g_mutex_unlock (&self->writer_mutex);
 }
 
@@ -896,7 +904,8 @@ lk_store_checkpoint (LkStore *self)
 
       g_mutex_lock (&self->writer_mutex);
       self->writer_held = FALSE;
-      g_cond_signal (&self->writer_cond);
+      if (self->writer_waiters > 0)
+        g_cond_signal (&self->writer_cond);
       g_mutex_unlock (&self->writer_mutex);
       if (rc != SQLITE_OK || remaining > 0)
         g_debug ("Checkpoint: %d WAL frames left (a reader still uses them)", remaining);
@@ -1112,6 +1121,22 @@ run_batch (LkStore   *self,
   g_ptr_array_set_size (batch, 0);
 }
 
+/* Both called with batch_mutex held. */
+static void
+batch_wait (LkStore *self)
+{
+  self->batch_waiters++;
+  g_cond_wait (&self->batch_cond, &self->batch_mutex);
+  self->batch_waiters--;
+}
+
+static void
+batch_wake (LkStore *self)
+{
+  if (self->batch_waiters > 0)
+    g_cond_broadcast (&self->batch_cond);
+}
+
 /* Takes up to BATCH_MAX_JOBS queued jobs. Called with batch_mutex held. */
 static GPtrArray *
 take_queued_locked (LkStore *self)
@@ -1134,7 +1159,7 @@ writer_thread (gpointer data)
       g_autoptr(GPtrArray) batch = NULL;
 
       while (self->batch_running || (g_queue_is_empty (&self->jobs) && !self->writer_stopping))
-        g_cond_wait (&self->batch_cond, &self->batch_mutex);
+        batch_wait (self);
       if (g_queue_is_empty (&self->jobs))
         break;  /* stopping, and nothing left */
 
@@ -1149,7 +1174,7 @@ writer_thread (gpointer data)
 
       g_mutex_lock (&self->batch_mutex);
       self->batch_running = FALSE;
-      g_cond_broadcast (&self->batch_cond);
+      batch_wake (self);
     }
   g_mutex_unlock (&self->batch_mutex);
   return NULL;
@@ -1181,7 +1206,7 @@ lk_store_run_async (LkStore             *self,
     {
       /* Stopping: wait for the batch connection, and run here. */
       while (self->batch_running)
-        g_cond_wait (&self->batch_cond, &self->batch_mutex);
+        batch_wait (self);
     }
   else if (self->batch_running || !g_queue_is_empty (&self->jobs))
     {
@@ -1189,7 +1214,7 @@ lk_store_run_async (LkStore             *self,
       g_queue_push_tail (&self->jobs, job);
       if (self->writer_thread == NULL)
         self->writer_thread = g_thread_new ("lk-store-writer", writer_thread, self);
-      g_cond_broadcast (&self->batch_cond);
+      batch_wake (self);
       g_mutex_unlock (&self->batch_mutex);
       return;
     }
@@ -1208,7 +1233,7 @@ lk_store_run_async (LkStore             *self,
   self->batches++;
   self->batched_jobs++;
   self->inline_batches++;
-  g_cond_broadcast (&self->batch_cond);
+  batch_wake (self);
   g_mutex_unlock (&self->batch_mutex);
 }
 
@@ -1240,7 +1265,7 @@ lk_store_stop_writer (LkStore *self)
   g_mutex_lock (&self->batch_mutex);
   self->writer_stopping = TRUE;
   thread = g_steal_pointer (&self->writer_thread);
-  g_cond_broadcast (&self->batch_cond);
+  batch_wake (self);
   g_mutex_unlock (&self->batch_mutex);
 
   /* The writer runs what is queued, then ends. Jobs submitted meanwhile run in their callers'
@@ -1250,7 +1275,7 @@ lk_store_stop_writer (LkStore *self)
 
   g_mutex_lock (&self->batch_mutex);
   while (self->batch_running)
-    g_cond_wait (&self->batch_cond, &self->batch_mutex);
+    batch_wait (self);
   self->writer_stopping = FALSE;
   if (self->batches > 0)
     g_info ("Batch writer: %" G_GUINT64_FORMAT " jobs in %" G_GUINT64_FORMAT " batches "
