@@ -9,6 +9,7 @@
 #include "lingka-common.h"
 #include "lk-claim-codes.h"
 #include "lk-claims.h"
+#include "lk-log.h"
 
 struct _LkClaims
 {
@@ -339,7 +340,7 @@ lk_claims_kiosk_connected (LkClaims            *self,
   if (!lk_store_kiosk_touch (lk_server_get_store (self->server), kiosk->id, now_seconds (), &error))
     g_message ("Kiosk %s: last seen not stored: %s", kiosk->sn, error->message);
 
-  g_info ("Kiosk %s connected (%u connection%s)", kiosk->sn, count, count == 1 ? "" : "s");
+  lk_info ("Kiosk %s connected (%u connection%s)", kiosk->sn, count, count == 1 ? "" : "s");
   if (count == 1)
     publish_kiosk_event (self, LK_EVENT_KIOSK_ONLINE, kiosk, NULL, NULL);
 }
@@ -362,7 +363,7 @@ lk_claims_kiosk_disconnected (LkClaims            *self,
   if (!lk_store_kiosk_touch (lk_server_get_store (self->server), kiosk->id, now_seconds (), &error))
     g_message ("Kiosk %s: last seen not stored: %s", kiosk->sn, error->message);
 
-  g_info ("Kiosk %s disconnected", kiosk->sn);
+  lk_info ("Kiosk %s disconnected", kiosk->sn);
   if (count <= 1)
     publish_kiosk_event (self, LK_EVENT_KIOSK_OFFLINE, kiosk, NULL, NULL);
 }
@@ -589,8 +590,8 @@ claim_job_done_cb (GObject      *source,
         {
         case LK_CLAIM_AUTHORIZED:
           /* The claims table is the record; the log line is for tracing. */
-          g_info ("Claim %" G_GINT64_FORMAT " authorized to kiosk %s", job->result.claim_id,
-                  kiosk->sn);
+          lk_info ("Claim %" G_GINT64_FORMAT " authorized to kiosk %s", job->result.claim_id,
+                   kiosk->sn);
           publish_code_removed (self, job->result.school_id, job->result.code_id);
           break;
         case LK_CLAIM_INVALID:
@@ -630,8 +631,8 @@ claim_job_done_cb (GObject      *source,
     case CLAIM_JOB_FAIL:
       if (job->result.code_reopened)
         {
-          g_info ("Claim %" G_GINT64_FORMAT " failed at kiosk %s (%s): code open again",
-                  job->claim_id, kiosk->sn, job->reason);
+          lk_info ("Claim %" G_GINT64_FORMAT " failed at kiosk %s (%s): code open again",
+                   job->claim_id, kiosk->sn, job->reason);
           if (job->code_item != NULL)
             publish_code_item (self, LK_MSG_CODE_ADDED, job->result.school_id, job->code_item);
         }

@@ -23,4 +23,12 @@ void lk_log_event_full (const char     *domain,
                         const char     *message,
                         ...) G_GNUC_NULL_TERMINATED;
 
+/* g_info() for hot paths: GLib formats a message before its writer drops it, so the line is
+ * only formatted when it will be written (G_MESSAGES_DEBUG names the domain). */
+#define lk_info(...) \
+  G_STMT_START { \
+    if (!g_log_writer_default_would_drop (G_LOG_LEVEL_INFO, G_LOG_DOMAIN)) \
+      g_info (__VA_ARGS__); \
+  } G_STMT_END
+
 G_END_DECLS
