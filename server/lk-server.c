@@ -634,6 +634,9 @@ lk_server_stop (LkServer *self)
     return;
   self->running = FALSE;
 
+  /* Queued store jobs finish while their listeners still run, so their answers go out. */
+  lk_store_stop_writer (self->store);
+
   for (guint i = 0; i < self->listeners->len; i++)
     {
       LkListener *listener = g_ptr_array_index (self->listeners, i);
@@ -654,7 +657,7 @@ lk_server_stop (LkServer *self)
     }
   g_clear_pointer (&self->maintenance_loop, g_main_loop_unref);
   g_clear_pointer (&self->maintenance_context, g_main_context_unref);
-  /* Whatever the listeners queued is written before the last checkpoint. */
+  /* Whatever the listeners queued since is written before the last checkpoint. */
   lk_store_stop_writer (self->store);
   lk_store_checkpoint (self->store);
   lk_log_event (G_LOG_LEVEL_INFO, "Stopped", NULL);
