@@ -15,7 +15,7 @@
 
 #define BUSY_TIMEOUT_MS 5000
 /* After a burst, a restarted WAL is cut back to this size. */
-#define WAL_SIZE_LIMIT_BYTES (64 * 1024 * 1024)
+#define WAL_SIZE_LIMIT_BYTES (192 * 1024 * 1024)
 #define MIGRATIONS_PATH "/cn/lingka/server/migrations"
 #define BACKUP_PAGES_PER_STEP 256
 
@@ -868,7 +868,7 @@ lk_store_backup (LkStore     *self,
  * nothing when the server is quiet. */
 #define CHECKPOINT_PASSES 3
 #define CHECKPOINT_TAIL_FRAMES 256
-#define CHECKPOINT_RESTART_FRAMES 8192
+#define CHECKPOINT_RESTART_FRAMES 32768
 
 static int
 checkpoint_passive (sqlite3 *db,
