@@ -94,7 +94,6 @@ kiosk_connection_unref (KioskConnection *kc)
   g_rc_box_release_full (kc, (GDestroyNotify) kiosk_connection_clear);
 }
 
-
 static void
 send_error (KioskConnection *kc,
             const char      *re,
