@@ -122,7 +122,7 @@ apply_job_free (gpointer data)
   g_free (job);
 }
 
-/* LkStoreJobFunc, on the store's writer thread. */
+/* LkStoreJobFunc, on whichever thread runs the batch. */
 static gboolean
 apply_job_run (LkStore   *store,
                gpointer   data,

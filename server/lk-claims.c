@@ -485,7 +485,7 @@ claim_job_new (ClaimJobKind         kind,
   return job;
 }
 
-/* LkStoreJobFunc, on the store's writer thread: only the store and the job. */
+/* LkStoreJobFunc, on whichever thread runs the batch: only the store and the job. */
 static gboolean
 claim_job_run (LkStore   *store,
                gpointer   data,
@@ -673,18 +673,16 @@ lk_claims_request_async (LkClaims            *self,
                          gpointer             user_data)
 {
   g_autofree char *address_key = g_strdup_printf ("addr:%s", address);
+  gboolean rate_limited;
   ClaimJob *job;
 
   g_return_if_fail (LK_IS_CLAIMS (self));
 
-  job = claim_job_new (CLAIM_JOB_REQUEST, kiosk, msg_id);
-  job->address = g_strdup (address);
-  if (!lk_rate_limit_check (self->kiosk_limit, kiosk->sn)
-      || !lk_rate_limit_check (self->address_limit, address_key))
-    job->rate_limited = TRUE;
+  rate_limited = !lk_rate_limit_check (self->kiosk_limit, kiosk->sn)
+                 || !lk_rate_limit_check (self->address_limit, address_key);
   /* The kiosk checks the digit itself; a wrong one here is a wrong try all the same. The code
    * itself is never logged. */
-  else if (!lk_claim_code_is_valid (code))
+  if (!rate_limited && !lk_claim_code_is_valid (code))
     {
       g_autoptr(GTask) task = g_task_new (self, NULL, callback, user_data);
 
@@ -692,10 +690,13 @@ lk_claims_request_async (LkClaims            *self,
       take_wrong_code (self, kiosk, address);
       g_message ("Wrong claim code at kiosk %s from %s: not a valid code", kiosk->sn, address);
       g_task_return_pointer (task, rejected_answer (msg_id, LK_REJECT_INVALID), g_free);
-      claim_job_free (job);
       return;
     }
-  else
+
+  job = claim_job_new (CLAIM_JOB_REQUEST, kiosk, msg_id);
+  job->address = g_strdup (address);
+  job->rate_limited = rate_limited;
+  if (!rate_limited)
     job->lookup = lk_claim_code_lookup (self->server, code);
   claim_job_start (self, job, callback, user_data);
 }

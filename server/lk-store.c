@@ -478,17 +478,23 @@ acquire_writer (LkStore  *self,
 }
 
 static void
+release_writer_turn (LkStore *self)
+{
+  g_mutex_lock (&self->writer_mutex);
+  self->writer_held = FALSE;
+  if (self->writer_waiters > 0)
+    g_cond_signal (&self->writer_cond);
+  g_mutex_unlock (&self->writer_mutex);
+}
+
+static void
 release_writer (LkStore      *self,
                 LkConnection *conn)
 {
   if (!conn->holds_writer)
     return;
   conn->holds_writer = FALSE;
-  g_mutex_lock (&self->writer_mutex);
-  self->writer_held = FALSE;
-  if (self->writer_waiters > 0)
-    g_cond_signal (&self->writer_cond);
-  g_mutex_unlock (&self->writer_mutex);
+  release_writer_turn (self);
 }
 
 /* Inside a batch, a job's transaction is a savepoint of the batch's transaction. */
@@ -859,8 +865,8 @@ lk_store_backup (LkStore     *self,
 
 /* Under a steady stream of writes a PASSIVE checkpoint never lets the WAL start over: frames
  * keep being appended while it copies, so the log is never fully copied when the next write
- * begins, SQLite never restarts it from the beginning, and it grows without bound (hundreds of
- * MB a minute at a few thousand verifications a second), every append extending the file. So
+ * begins, SQLite never restarts it from the beginning, and it grows without bound (about 80 MB
+ * a second at ten thousand verifications a second), every append extending the file. So
  * each checkpoint copies what is there without blocking anyone; once the WAL is longer than
  * CHECKPOINT_RESTART_FRAMES, it copies the (small) rest while holding the store's writer turn,
  * so that nothing is appended meanwhile, and the next write starts the WAL over. That costs
@@ -895,18 +901,17 @@ lk_store_checkpoint (LkStore *self)
     if (checkpoint_passive (db, &log_frames, &remaining) != SQLITE_OK
         || remaining <= CHECKPOINT_TAIL_FRAMES)
       break;
-  if (log_frames < CHECKPOINT_RESTART_FRAMES)
+  /* Not long yet; or the passes did not catch up and the rest would hold the writers too
+   * long: next time, unless the WAL has grown far past the mark. */
+  if (log_frames < CHECKPOINT_RESTART_FRAMES
+      || (remaining > CHECKPOINT_TAIL_FRAMES && log_frames < 4 * CHECKPOINT_RESTART_FRAMES))
     return;
 
   if (acquire_writer (self, NULL))
     {
       int rc = checkpoint_passive (db, &log_frames, &remaining);
 
-      g_mutex_lock (&self->writer_mutex);
-      self->writer_held = FALSE;
-      if (self->writer_waiters > 0)
-        g_cond_signal (&self->writer_cond);
-      g_mutex_unlock (&self->writer_mutex);
+      release_writer_turn (self);
       if (rc != SQLITE_OK || remaining > 0)
         g_debug ("Checkpoint: %d WAL frames left (a reader still uses them)", remaining);
     }
@@ -957,6 +962,17 @@ lk_store_debug_checksum (LkStore  *self,
         }
     }
   return g_strdup (g_checksum_get_string (sum));
+}
+
+void
+lk_store_debug_batch_stats (LkStore *self,
+                            guint64 *batches,
+                            guint64 *jobs)
+{
+  g_mutex_lock (&self->batch_mutex);
+  *batches = self->batches;
+  *jobs = self->batched_jobs;
+  g_mutex_unlock (&self->batch_mutex);
 }
 
 gint64
@@ -1108,15 +1124,16 @@ run_batch (LkStore   *self,
   g_private_set (&current_batch, NULL);
 
   if (batch_error != NULL)
-    g_warning ("A batch of %u database jobs failed: %s", batch->len, batch_error->message);
-  if (batch_error != NULL)
-    for (guint i = 0; i < batch->len; i++)
-      {
-        LkStoreJob *job = g_ptr_array_index (batch, i);
+    {
+      g_warning ("A batch of %u database jobs failed: %s", batch->len, batch_error->message);
+      for (guint i = 0; i < batch->len; i++)
+        {
+          LkStoreJob *job = g_ptr_array_index (batch, i);
 
-        g_clear_error (&job->error);
-        job->error = g_error_copy (batch_error);
-      }
+          g_clear_error (&job->error);
+          job->error = g_error_copy (batch_error);
+        }
+    }
   return_jobs (batch);
   g_ptr_array_set_size (batch, 0);
 }
@@ -1135,6 +1152,27 @@ batch_wake (LkStore *self)
 {
   if (self->batch_waiters > 0)
     g_cond_broadcast (&self->batch_cond);
+}
+
+/* Runs @batch as the one batch running, on this thread. Called, and returns, with batch_mutex
+ * held. */
+static void
+run_batch_locked (LkStore   *self,
+                  GPtrArray *batch,
+                  gboolean   at_once)
+{
+  self->batch_running = TRUE;
+  self->batches++;
+  self->batched_jobs += batch->len;
+  if (at_once)
+    self->inline_batches++;
+  g_mutex_unlock (&self->batch_mutex);
+
+  run_batch (self, batch);
+
+  g_mutex_lock (&self->batch_mutex);
+  self->batch_running = FALSE;
+  batch_wake (self);
 }
 
 /* Takes up to BATCH_MAX_JOBS queued jobs. Called with batch_mutex held. */
@@ -1164,17 +1202,8 @@ writer_thread (gpointer data)
         break;  /* stopping, and nothing left */
 
       /* Whatever queued up while the last batch ran goes in this one. */
-      self->batch_running = TRUE;
       batch = take_queued_locked (self);
-      self->batches++;
-      self->batched_jobs += batch->len;
-      g_mutex_unlock (&self->batch_mutex);
-
-      run_batch (self, batch);
-
-      g_mutex_lock (&self->batch_mutex);
-      self->batch_running = FALSE;
-      batch_wake (self);
+      run_batch_locked (self, batch, FALSE);
     }
   g_mutex_unlock (&self->batch_mutex);
   return NULL;
@@ -1221,19 +1250,9 @@ lk_store_run_async (LkStore             *self,
 
   /* No batch running: this job is one, at once, on this thread (no hand-over between threads
    * when the store is not busy). */
-  self->batch_running = TRUE;
-  g_mutex_unlock (&self->batch_mutex);
-
   batch = g_ptr_array_new ();
   g_ptr_array_add (batch, job);
-  run_batch (self, batch);
-
-  g_mutex_lock (&self->batch_mutex);
-  self->batch_running = FALSE;
-  self->batches++;
-  self->batched_jobs++;
-  self->inline_batches++;
-  batch_wake (self);
+  run_batch_locked (self, batch, TRUE);
   g_mutex_unlock (&self->batch_mutex);
 }
 

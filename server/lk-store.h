@@ -49,19 +49,23 @@ int         lk_store_get_schema_version    (LkStore      *self);
 gboolean    lk_store_backup                (LkStore      *self,
                                             const char   *dest_path,
                                             GError      **error);
-/* wal_checkpoint(PASSIVE); never blocks writers. */
+/* Copies the WAL into the database without blocking anyone (passive); once the WAL is long,
+ * copies its last frames holding the writer turn (a few milliseconds), so that the next write
+ * starts it over instead of letting it grow. */
 void        lk_store_checkpoint            (LkStore      *self);
-/* The batch writer (group commit). lk_store_run_async() queues @func for the store's writer
- * thread, which runs every job queued at that moment in one transaction, each in a savepoint
- * of its own: the store functions that @func calls see their begin/commit/rollback become
- * savepoints, so they are written exactly as for a transaction of their own. @callback runs in
- * the caller's thread-default main context once the batch has committed (or failed); read the
- * outcome with lk_store_run_finish() and the results from @data (lk_store_run_get_data()).
+/* The batch writer (group commit). lk_store_run_async() runs @func at once on the calling
+ * thread when no batch is running; otherwise it queues it, and the store's writer thread runs
+ * every job queued at that moment in one transaction. Each job runs in a savepoint of its own
+ * and is all or nothing: the store functions that @func calls see their begin/commit/rollback
+ * become savepoints, so they are written exactly as for a transaction of their own. @callback
+ * runs in the caller's thread-default main context once the batch has committed (or failed);
+ * read the outcome with lk_store_run_finish() and the results from @data
+ * (lk_store_run_get_data()).
  *
- * @func runs on the writer thread: it may only touch the store and @data. @data must not hold
- * a reference that keeps the store alive; lk_store_stop_writer() (also run at finalize) runs
- * what is queued and joins the thread; jobs submitted while it stops run in the caller's
- * thread. */
+ * @func runs on whichever thread runs the batch: it may only touch the store and @data. @data
+ * must not hold a reference that keeps the store alive; lk_store_stop_writer() (also run at
+ * finalize) runs what is queued and joins the thread; jobs submitted while it stops run in the
+ * caller's thread. */
 typedef gboolean (*LkStoreJobFunc) (LkStore   *store,
                                     gpointer   data,
                                     GError   **error);
@@ -80,6 +84,10 @@ void        lk_store_stop_writer           (LkStore             *self);
 /* SHA-256 over every row of every table, in a stable order (tests: "nothing changed"). */
 char       *lk_store_debug_checksum        (LkStore      *self,
                                             GError      **error);
+/* Batches the batch writer ran since the last lk_store_stop_writer(), and the jobs in them. */
+void        lk_store_debug_batch_stats     (LkStore      *self,
+                                            guint64      *batches,
+                                            guint64      *jobs);
 /* Number of rows of @table matching @where (an SQL condition, tests only); -1 on error. */
 gint64      lk_store_debug_count           (LkStore      *self,
                                             const char   *table,

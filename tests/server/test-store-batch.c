@@ -4,7 +4,8 @@
  * queue jobs that write through the ordinary store API. Every callback must come on the
  * thread that submitted the job, in submission order, only once the write is committed (a
  * separate connection sees it), and a job that fails, or leaves a transaction open, must leave
- * nothing behind while the jobs around it in the same batch commit.
+ * nothing behind while the jobs around it in the same batch commit. Some jobs take a while, so
+ * that the others pile up behind them: the jobs must then share batches (group commit).
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -25,6 +26,7 @@ typedef enum
   JOB_WRITE,          /* creates its school */
   JOB_FAIL,           /* creates its school, then fails: the school must not stay */
   JOB_LEAVE_OPEN,     /* begins a transaction, writes, never commits */
+  JOB_SLOW,           /* creates its school, slowly: the jobs behind it must share a batch */
 } JobKind;
 
 typedef struct _Submitter Submitter;
@@ -65,6 +67,8 @@ kind_for (guint index)
     return JOB_FAIL;
   if (index % 29 == 11)
     return JOB_LEAVE_OPEN;
+  if (index % 50 == 1)
+    return JOB_SLOW;
   return JOB_WRITE;
 }
 
@@ -91,6 +95,8 @@ job_run (LkStore   *store,
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "failing on purpose");
       return FALSE;
     }
+  if (job->kind == JOB_SLOW)
+    g_usleep (20 * G_TIME_SPAN_MILLISECOND);
   return TRUE;
 }
 
@@ -147,6 +153,7 @@ job_done_cb (GObject      *source,
   switch (job->kind)
     {
     case JOB_WRITE:
+    case JOB_SLOW:
       if (!ok)
         fail (submitter, "job %u: failed: %s", job->index, error->message);
       if (count != 1)
@@ -206,6 +213,7 @@ test_batch_many_threads (void)
   g_autoptr(LkStore) store = NULL;
   Submitter submitters[N_THREADS] = { { 0 } };
   guint expected_schools = 0;
+  guint64 batches = 0, batched_jobs = 0;
 
   store = lk_store_new (path, "NORMAL", &error);
   g_assert_no_error (error);
@@ -229,9 +237,15 @@ test_batch_many_threads (void)
     }
 
   for (guint i = 0; i < N_JOBS; i++)
-    if (kind_for (i) == JOB_WRITE)
+    if (kind_for (i) == JOB_WRITE || kind_for (i) == JOB_SLOW)
       expected_schools += N_THREADS;
   g_assert_cmpint (lk_store_debug_count (store, "schools", "name LIKE '学校-%'"), ==, expected_schools);
+
+  /* Group commit: the jobs that piled up behind the slow ones shared transactions. */
+  lk_store_debug_batch_stats (store, &batches, &batched_jobs);
+  g_test_message ("%" G_GUINT64_FORMAT " jobs in %" G_GUINT64_FORMAT " batches", batched_jobs, batches);
+  g_assert_cmpuint (batched_jobs, ==, N_THREADS * N_JOBS);
+  g_assert_cmpuint (batches, <, batched_jobs / 2);
 
   lk_store_stop_writer (store);
   g_clear_object (&store);
