@@ -1,11 +1,15 @@
 /* lk-hub.c: fan-out of events to WebSocket connections on every listener thread
  *
- * Each subscription keeps a reference on its connection and on the GMainContext that owns it.
- * Publishing appends a shared, reference-counted copy of the text to each matching
- * subscription's queue and, when no flush is pending, attaches one idle source to that
- * subscription's context. The flush runs on the owning thread, so a connection is only ever
- * written from its own thread, and because every message goes through the queue, each
- * connection sees messages in publication order even when several threads publish at once.
+ * Each subscription keeps a reference on its connection and on the mailbox of the GMainContext
+ * that owns it (one mailbox a listener thread). Publishing appends a shared, reference-counted
+ * copy of the text to each matching subscription's queue, lists the subscription in its
+ * context's mailbox, and, when that mailbox has no flush pending, attaches one idle source to
+ * the context. So a context is woken once for everything published to it meanwhile, however
+ * many of its connections it concerns (a claim's code.removed goes to every kiosk of the
+ * school, and under load many claims' pushes share one wake-up). The flush runs on the owning
+ * thread, so a connection is only ever written from its own thread, and because every message
+ * goes through the queue, each connection sees messages in publication order even when several
+ * threads publish at once.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -15,13 +19,23 @@
 
 #include "lk-hub.h"
 
+/* What is waiting for one GMainContext. Every field but the context is protected by the hub's
+ * mutex, which the flush takes through its weak reference to the hub. */
+typedef struct
+{
+  GMainContext *context;
+  GWeakRef      hub;
+  gboolean      flush_pending;
+  GQueue        subscriptions;  /* of Subscription (a reference each) with a non-empty outbox */
+} Mailbox;
+
 typedef struct
 {
   gatomicrefcount          ref_count;
   guint                    id;
   GWeakRef                 hub;
   SoupWebsocketConnection *connection;
-  GMainContext            *context;
+  Mailbox                 *mailbox;  /* a reference */
   LkHubChannel             channel;
   gint64                   school_id;
   char                    *key;
@@ -29,7 +43,7 @@ typedef struct
 
   /* Protected by the hub's mutex. */
   gboolean                 active;
-  gboolean                 flush_pending;
+  gboolean                 in_mailbox;
   GQueue                   outbox;   /* of GRefString */
 } Subscription;
 
@@ -41,10 +55,35 @@ struct _LkHub
   guint       next_id;
   GHashTable *subscriptions;   /* id → Subscription (owns one reference) */
   GHashTable *index;           /* index key → GPtrArray of Subscription (borrowed) */
+  GHashTable *mailboxes;       /* GMainContext → Mailbox (a reference) */
   guint       counts[LK_HUB_APPLICATION + 1];
 };
 
 G_DEFINE_FINAL_TYPE (LkHub, lk_hub, G_TYPE_OBJECT)
+
+static void subscription_unref (gpointer data);
+
+static void
+mailbox_clear (gpointer data)
+{
+  Mailbox *mailbox = data;
+
+  g_queue_clear_full (&mailbox->subscriptions, subscription_unref);
+  g_weak_ref_clear (&mailbox->hub);
+  g_main_context_unref (mailbox->context);
+}
+
+static Mailbox *
+mailbox_ref (Mailbox *mailbox)
+{
+  return g_atomic_rc_box_acquire (mailbox);
+}
+
+static void
+mailbox_unref (gpointer data)
+{
+  g_atomic_rc_box_release_full (data, mailbox_clear);
+}
 
 static Subscription *
 subscription_ref (Subscription *sub)
@@ -54,15 +93,17 @@ subscription_ref (Subscription *sub)
 }
 
 static void
-subscription_unref (Subscription *sub)
+subscription_unref (gpointer data)
 {
+  Subscription *sub = data;
+
   if (!g_atomic_ref_count_dec (&sub->ref_count))
     return;
 
   g_queue_clear_full (&sub->outbox, (GDestroyNotify) g_ref_string_release);
   g_weak_ref_clear (&sub->hub);
   g_clear_object (&sub->connection);
-  g_clear_pointer (&sub->context, g_main_context_unref);
+  g_clear_pointer (&sub->mailbox, mailbox_unref);
   g_free (sub->key);
   g_free (sub);
 }
@@ -105,32 +146,52 @@ subscription_index_keys (LkHubChannel  channel,
     }
 }
 
-/* Runs on the subscription's own context. */
+/* Runs on the mailbox's own context: takes everything queued for its connections, then writes
+ * it outside the lock. */
 static gboolean
-subscription_flush_cb (gpointer data)
+mailbox_flush_cb (gpointer data)
 {
-  Subscription *sub = data;
-  g_autoptr(LkHub) hub = g_weak_ref_get (&sub->hub);
-  GQueue pending = G_QUEUE_INIT;
+  Mailbox *mailbox = data;
+  g_autoptr(LkHub) hub = g_weak_ref_get (&mailbox->hub);
+  GQueue subscriptions = G_QUEUE_INIT;
+  GQueue texts = G_QUEUE_INIT;      /* of GRefString, then NULL, per subscription in order */
+  Subscription *sub;
   GRefString *text;
 
-  if (hub != NULL)
+  if (hub == NULL)
+    return G_SOURCE_REMOVE;
+
+  g_mutex_lock (&hub->mutex);
+  mailbox->flush_pending = FALSE;
+  subscriptions = mailbox->subscriptions;
+  g_queue_init (&mailbox->subscriptions);
+  for (GList *l = subscriptions.head; l != NULL; l = l->next)
     {
-      g_mutex_lock (&hub->mutex);
-      sub->flush_pending = FALSE;
+      sub = l->data;
+      sub->in_mailbox = FALSE;
       if (sub->active)
-        pending = sub->outbox;
+        {
+          /* Moves the texts over without copying them. */
+          while ((text = g_queue_pop_head (&sub->outbox)) != NULL)
+            g_queue_push_tail (&texts, text);
+        }
       else
         g_queue_clear_full (&sub->outbox, (GDestroyNotify) g_ref_string_release);
-      g_queue_init (&sub->outbox);
-      g_mutex_unlock (&hub->mutex);
+      g_queue_push_tail (&texts, NULL);
     }
+  g_mutex_unlock (&hub->mutex);
 
-  while ((text = g_queue_pop_head (&pending)) != NULL)
+  while ((sub = g_queue_pop_head (&subscriptions)) != NULL)
     {
-      if (soup_websocket_connection_get_state (sub->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_send_text (sub->connection, text);
-      g_ref_string_release (text);
+      gboolean open = soup_websocket_connection_get_state (sub->connection) == SOUP_WEBSOCKET_STATE_OPEN;
+
+      while ((text = g_queue_pop_head (&texts)) != NULL)
+        {
+          if (open)
+            soup_websocket_connection_send_text (sub->connection, text);
+          g_ref_string_release (text);
+        }
+      subscription_unref (sub);
     }
 
   return G_SOURCE_REMOVE;
@@ -149,8 +210,8 @@ on_connection_closed_cb (SoupWebsocketConnection *connection,
     g_clear_signal_handler (&sub->closed_handler, connection);
 }
 
-/* Called with the mutex held. Returns the subscriptions that need a flush scheduled (with a
- * reference each), which the caller attaches after unlocking. */
+/* Called with the mutex held. Adds to @to_schedule (with a reference each) the mailboxes that
+ * need a flush attached, which the caller does after unlocking. */
 static void
 enqueue_locked (LkHub      *self,
                 const char *index_key,
@@ -165,14 +226,19 @@ enqueue_locked (LkHub      *self,
   for (guint i = 0; i < subs->len; i++)
     {
       Subscription *sub = g_ptr_array_index (subs, i);
+      Mailbox *mailbox = sub->mailbox;
 
       if (!sub->active)
         continue;
       g_queue_push_tail (&sub->outbox, g_ref_string_acquire (text));
-      if (!sub->flush_pending)
+      if (sub->in_mailbox)
+        continue;
+      sub->in_mailbox = TRUE;
+      g_queue_push_tail (&mailbox->subscriptions, subscription_ref (sub));
+      if (!mailbox->flush_pending)
         {
-          sub->flush_pending = TRUE;
-          g_ptr_array_add (to_schedule, subscription_ref (sub));
+          mailbox->flush_pending = TRUE;
+          g_ptr_array_add (to_schedule, mailbox_ref (mailbox));
         }
     }
 }
@@ -182,16 +248,15 @@ schedule_flushes (GPtrArray *to_schedule)
 {
   for (guint i = 0; i < to_schedule->len; i++)
     {
-      Subscription *sub = g_ptr_array_index (to_schedule, i);
+      Mailbox *mailbox = g_ptr_array_index (to_schedule, i);
       g_autoptr(GSource) source = g_idle_source_new ();
 
       /* Never invoked in place, even from the owning thread: a handler that publishes must
        * not see its own connection written re-entrantly, and the queue keeps the order. */
       g_source_set_priority (source, G_PRIORITY_DEFAULT);
-      g_source_set_callback (source, subscription_flush_cb, subscription_ref (sub),
-                             (GDestroyNotify) subscription_unref);
+      g_source_set_callback (source, mailbox_flush_cb, mailbox_ref (mailbox), mailbox_unref);
       g_source_set_static_name (source, "[lingka] hub flush");
-      g_source_attach (source, sub->context);
+      g_source_attach (source, mailbox->context);
     }
 }
 
@@ -201,7 +266,7 @@ publish (LkHub       *self,
          const char  *key2,
          const char  *json)
 {
-  g_autoptr(GPtrArray) to_schedule = g_ptr_array_new_with_free_func ((GDestroyNotify) subscription_unref);
+  g_autoptr(GPtrArray) to_schedule = g_ptr_array_new_with_free_func (mailbox_unref);
   GRefString *text = g_ref_string_new (json);
 
   g_mutex_lock (&self->mutex);
@@ -230,8 +295,18 @@ lk_hub_finalize (GObject *object)
       sub->active = FALSE;
     }
 
+  /* A flush still pending finds the hub gone and does nothing; what it would have sent goes
+   * now, with the references that tie subscriptions and mailboxes to each other. */
+  g_hash_table_iter_init (&iter, self->mailboxes);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    {
+      Mailbox *mailbox = value;
+      g_queue_clear_full (&mailbox->subscriptions, subscription_unref);
+    }
+
   g_clear_pointer (&self->index, g_hash_table_unref);
   g_clear_pointer (&self->subscriptions, g_hash_table_unref);
+  g_clear_pointer (&self->mailboxes, g_hash_table_unref);
   g_mutex_clear (&self->mutex);
 
   G_OBJECT_CLASS (lk_hub_parent_class)->finalize (object);
@@ -254,6 +329,25 @@ lk_hub_init (LkHub *self)
                                                (GDestroyNotify) subscription_unref);
   self->index = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                        (GDestroyNotify) g_ptr_array_unref);
+  self->mailboxes = g_hash_table_new_full (NULL, NULL, NULL, mailbox_unref);
+}
+
+/* Called with the mutex held. */
+static Mailbox *
+mailbox_for_context_locked (LkHub        *self,
+                            GMainContext *context)
+{
+  Mailbox *mailbox = g_hash_table_lookup (self->mailboxes, context);
+
+  if (mailbox == NULL)
+    {
+      mailbox = g_atomic_rc_box_new0 (Mailbox);
+      mailbox->context = g_main_context_ref (context);
+      g_weak_ref_init (&mailbox->hub, self);
+      g_queue_init (&mailbox->subscriptions);
+      g_hash_table_insert (self->mailboxes, context, mailbox);
+    }
+  return mailbox_ref (mailbox);
 }
 
 LkHub *
@@ -269,6 +363,7 @@ lk_hub_subscribe (LkHub                   *self,
                   gint64                   school_id,
                   const char              *key)
 {
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
   Subscription *sub;
   char *keys[2] = { NULL, NULL };
   guint n_keys;
@@ -283,7 +378,6 @@ lk_hub_subscribe (LkHub                   *self,
   g_atomic_ref_count_init (&sub->ref_count);
   g_weak_ref_init (&sub->hub, self);
   sub->connection = g_object_ref (connection);
-  sub->context = g_main_context_ref_thread_default ();
   sub->channel = channel;
   sub->school_id = school_id;
   sub->key = g_strdup (key);
@@ -293,6 +387,7 @@ lk_hub_subscribe (LkHub                   *self,
   n_keys = subscription_index_keys (channel, school_id, key, keys);
 
   g_mutex_lock (&self->mutex);
+  sub->mailbox = mailbox_for_context_locked (self, context);
   id = self->next_id++;
   if (self->next_id == 0)
     self->next_id = 1;
