@@ -1,8 +1,8 @@
 /* lk-progress-page.c: card pickup per class, live
  *
  * Figures come from GET /api/v1/stats ({"by_school", "by_class", "by_day"}). Events from the
- * admin socket (card.issued, application.paid) fetch them again, at most twice a second, so a
- * queue at the kiosks does not flood the server.
+ * admin socket (card.issued, application.paid, application.cancelled) fetch them again, at most
+ * twice a second, so a queue at the kiosks does not flood the server.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -351,7 +351,8 @@ lk_progress_page_handle_event (LkProgressPage *self,
   type = lk_admin_json_string (event, "type");
   if (type == NULL || self->client == NULL)
     return;
-  if (!g_str_equal (type, LK_EVENT_CARD_ISSUED) && !g_str_equal (type, LK_EVENT_APPLICATION_PAID))
+  if (!g_str_equal (type, LK_EVENT_CARD_ISSUED) && !g_str_equal (type, LK_EVENT_APPLICATION_PAID)
+      && !g_str_equal (type, LK_EVENT_APPLICATION_CANCELLED))
     return;
   if (self->reload_source == 0)
     self->reload_source = g_timeout_add (EVENT_RELOAD_DELAY_MS, reload_timeout_cb, self);

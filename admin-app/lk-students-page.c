@@ -860,7 +860,8 @@ lk_students_page_handle_event (LkStudentsPage *self,
     return;
 
   /* A card status changed: refresh the list, at most once a second during a rush. */
-  if ((g_str_equal (type, LK_EVENT_CARD_ISSUED) || g_str_equal (type, LK_EVENT_APPLICATION_PAID)) &&
+  if ((g_str_equal (type, LK_EVENT_CARD_ISSUED) || g_str_equal (type, LK_EVENT_APPLICATION_PAID)
+       || g_str_equal (type, LK_EVENT_APPLICATION_CANCELLED)) &&
       self->reload_source == 0)
     self->reload_source = g_timeout_add_seconds (1, reload_timeout_cb, self);
 }

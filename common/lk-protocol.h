@@ -36,6 +36,7 @@ G_BEGIN_DECLS
 #define LK_EVENT_KIOSK_OFFLINE    "kiosk.offline"
 #define LK_EVENT_KIOSK_STATUS     "kiosk.status"
 #define LK_EVENT_APPLICATION_PAID "application.paid"
+#define LK_EVENT_APPLICATION_CANCELLED "application.cancelled"
 #define LK_EVENT_STATUS_CHANGED   "application.status"
 
 /* claim.rejected reasons */

@@ -515,6 +515,114 @@ publish_paid (LkServer               *server,
   lk_server_kick_sms (server);
 }
 
+/* After a cancel has committed: the kiosks drop the code, the parent's page and the school's
+ * staff hear of it. */
+static void
+publish_cancelled (LkServer                  *server,
+                   const LkApplicationCancel *cancel)
+{
+  LkHub *hub = lk_server_get_hub (server);
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autofree char *json = NULL;
+  gint64 now = now_seconds ();
+
+  if (cancel->code_id > 0)
+    {
+      builder = lk_message_begin (LK_MSG_CODE_REMOVED);
+      json_builder_set_member_name (builder, "code_id");
+      json_builder_add_int_value (builder, cancel->code_id);
+      json = lk_message_finish (builder);
+      lk_hub_publish_to_kiosks (hub, cancel->school_id, json);
+      g_clear_object (&builder);
+      g_clear_pointer (&json, g_free);
+    }
+
+  builder = lk_message_begin (LK_EVENT_APPLICATION_CANCELLED);
+  json_builder_set_member_name (builder, "at");
+  json_builder_add_int_value (builder, now);
+  json_builder_set_member_name (builder, "school_id");
+  json_builder_add_int_value (builder, cancel->school_id);
+  json_builder_set_member_name (builder, "application_id");
+  json_builder_add_string_value (builder, cancel->application_id);
+  json_builder_set_member_name (builder, "refund_due_fen");
+  json_builder_add_int_value (builder, cancel->refund_due_fen);
+  json = lk_message_finish (builder);
+  lk_hub_publish_to_staff (hub, cancel->school_id, json);
+  g_clear_object (&builder);
+  g_clear_pointer (&json, g_free);
+
+  builder = lk_message_begin (LK_EVENT_STATUS_CHANGED);
+  json_builder_set_member_name (builder, "at");
+  json_builder_add_int_value (builder, now);
+  json_builder_set_member_name (builder, "id");
+  json_builder_add_string_value (builder, cancel->application_id);
+  json_builder_set_member_name (builder, "status");
+  json_builder_add_string_value (builder, LK_APP_CANCELLED);
+  json_builder_set_member_name (builder, "card_no");
+  json_builder_add_null_value (builder);
+  json_builder_set_member_name (builder, "issued_at");
+  json_builder_add_null_value (builder);
+  json = lk_message_finish (builder);
+  lk_hub_publish_to_application (hub, cancel->application_id, json);
+}
+
+void
+lk_api_applications_cancel (LkServer            *server,
+                            SoupServerMessage   *msg,
+                            const LkAuthContext *auth,
+                            const char          *application_id,
+                            gint64               student_id)
+{
+  g_auto(LkApplicationCancel) cancel = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(JsonBuilder) builder = NULL;
+  g_autoptr(JsonNode) reply = NULL;
+  gint64 school_scope = auth != NULL && !auth->operator ? auth->school_id : 0;
+
+  if (!lk_store_application_cancel (lk_server_get_store (server), application_id, student_id,
+                                    auth != NULL ? auth->user_id : 0, school_scope, now_seconds (),
+                                    &cancel, &error))
+    {
+      if (g_error_matches (error, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND))
+        lk_http_reply_error (msg, SOUP_STATUS_NOT_FOUND, "no_open_application",
+                             _("This student has no open application"), NULL);
+      else if (g_error_matches (error, LK_STORE_ERROR, LK_STORE_ERROR_FORBIDDEN))
+        lk_http_check_school (msg, auth, -1);
+      else if (g_error_matches (error, LK_STORE_ERROR, LK_STORE_ERROR_CONFLICT))
+        lk_http_reply_error (msg, SOUP_STATUS_CONFLICT, "claim_in_progress",
+                             _("A kiosk is issuing this card right now; wait for it to finish"), NULL);
+      else if (g_error_matches (error, LK_STORE_ERROR, LK_STORE_ERROR_INVALID)
+               && auth == NULL
+               && (g_strcmp0 (cancel.previous_status, LK_APP_PAID) == 0
+                   || g_strcmp0 (cancel.previous_status, LK_APP_CLAIMABLE) == 0))
+        lk_http_reply_error (msg, SOUP_STATUS_CONFLICT, "not_cancellable",
+                             _("This application is paid: please ask the class teacher to cancel it"), NULL);
+      else if (g_error_matches (error, LK_STORE_ERROR, LK_STORE_ERROR_INVALID))
+        lk_http_reply_error (msg, SOUP_STATUS_CONFLICT, "not_cancellable",
+                             _("This application can no longer be cancelled"), NULL);
+      else
+        lk_http_reply_gerror (msg, error);
+      return;
+    }
+
+  lk_log_event (G_LOG_LEVEL_INFO, "Application cancelled",
+                "LK_BY", auth != NULL ? "staff" : "parent",
+                "LK_PREVIOUS_STATUS", cancel.previous_status, NULL);
+  publish_cancelled (server, &cancel);
+
+  builder = json_builder_new ();
+  json_builder_begin_object (builder);
+  json_builder_set_member_name (builder, "id");
+  json_builder_add_string_value (builder, cancel.application_id);
+  json_builder_set_member_name (builder, "status");
+  json_builder_add_string_value (builder, LK_APP_CANCELLED);
+  json_builder_set_member_name (builder, "refund_due_fen");
+  json_builder_add_int_value (builder, cancel.refund_due_fen);
+  json_builder_end_object (builder);
+  reply = json_builder_get_root (builder);
+  lk_http_reply_json (msg, SOUP_STATUS_OK, reply);
+}
+
 /* The one path of every payment notice. */
 static void
 handle_notice (LkServer          *server,
@@ -660,6 +768,15 @@ applications_cb (LkServer          *server,
         {
           if (lk_http_allow_methods (msg, "POST", NULL))
             create_payment (server, msg, parts[4]);
+          return;
+        }
+      if (n_parts == 6 && g_str_equal (parts[5], "cancel"))
+        {
+          g_autoptr(LkApplicationRecord) app = NULL;
+
+          if (lk_http_allow_methods (msg, "POST", NULL)
+              && (app = require_application (server, msg, parts[4])) != NULL)
+            lk_api_applications_cancel (server, msg, NULL, app->id, 0);
           return;
         }
     }

@@ -5,6 +5,7 @@
  * GET   /api/v1/students/{id}                             → student
  * PATCH /api/v1/students/{id}                             → student (history first)
  * GET   /api/v1/students/{id}/history                     → {student_id, history}
+ * POST  /api/v1/students/{id}/application/cancel          → {id, status, refund_due_fen}
  * GET   /api/v1/stats                                     → {by_school, by_class, by_day}
  *
  * A teacher sees and changes only their own school; every read and write is audit-logged.
@@ -344,6 +345,12 @@ students_cb (LkServer          *server,
     {
       if (lk_http_allow_methods (msg, "GET", NULL) && lk_http_require_staff (server, msg, &auth))
         read_one (server, msg, &auth, id, TRUE);
+      return;
+    }
+  if (id > 0 && n_parts == 7 && g_str_equal (parts[5], "application") && g_str_equal (parts[6], "cancel"))
+    {
+      if (lk_http_allow_methods (msg, "POST", NULL) && lk_http_require_staff (server, msg, &auth))
+        lk_api_applications_cancel (server, msg, &auth, NULL, id);
       return;
     }
   lk_http_reply_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", _("There is nothing here"), NULL);

@@ -35,6 +35,15 @@ void lk_api_imports_register      (LkServer *server, SoupServer *soup);
 void lk_api_directory_register    (LkServer *server, SoupServer *soup);
 void lk_api_students_register     (LkServer *server, SoupServer *soup);
 void lk_api_applications_register (LkServer *server, SoupServer *soup);
+
+/* Cancels an application and answers: the parent's (by @application_id, with its token already
+ * checked; @auth NULL) or, with @auth, the open application of @student_id
+ * (POST /api/v1/students/{id}/application/cancel). docs/protocol.md, 4.2. */
+void lk_api_applications_cancel   (LkServer            *server,
+                                   SoupServerMessage   *msg,
+                                   const LkAuthContext *auth,
+                                   const char          *application_id,
+                                   gint64               student_id);
 void lk_api_stats_register        (LkServer *server, SoupServer *soup);
 
 G_END_DECLS

@@ -512,7 +512,9 @@ lk_store_payment_apply (LkStore             *self,
       applied->application_id = g_steal_pointer (&application_id);
       return TRUE;
     }
-  if (!g_str_equal (status, "pending"))
+  /* A closed order (its application was cancelled) that the payer paid anyway is still money
+   * received: it is recorded, and the application stays as it is (a refund is due). */
+  if (!g_str_equal (status, "pending") && !g_str_equal (status, "closed"))
     {
       g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_INVALID, "The order is %s", status);
       goto fail;
@@ -521,7 +523,8 @@ lk_store_payment_apply (LkStore             *self,
   {
     g_autoptr(LkStmt) stmt = lk_store_prepare (self,
                                                "UPDATE payments SET status = 'paid', provider_txn = ?3, "
-                                               "paid_at = ?2 WHERE order_no = ?1 AND status = 'pending'",
+                                               "paid_at = ?2 WHERE order_no = ?1 "
+                                               "AND status IN ('pending', 'closed')",
                                                error);
     if (stmt == NULL)
       goto fail;
@@ -587,6 +590,143 @@ lk_store_payment_apply (LkStore             *self,
 fail:
   lk_store_rollback (self);
   lk_payment_applied_clear (applied);
+  return FALSE;
+}
+
+void
+lk_application_cancel_clear (LkApplicationCancel *cancel)
+{
+  g_clear_pointer (&cancel->application_id, g_free);
+  g_clear_pointer (&cancel->previous_status, g_free);
+  memset (cancel, 0, sizeof *cancel);
+}
+
+gboolean
+lk_store_application_cancel (LkStore             *self,
+                             const char          *application_id,
+                             gint64               student_id,
+                             gint64               user_id,
+                             gint64               school_id,
+                             gint64               now,
+                             LkApplicationCancel *cancel,
+                             GError             **error)
+{
+  gboolean by_parent = application_id != NULL;
+  g_autofree char *code_status = NULL;
+
+  memset (cancel, 0, sizeof *cancel);
+  if (!lk_store_begin_immediate (self, error))
+    return FALSE;
+
+  {
+    g_autoptr(LkStmt) stmt = NULL;
+
+    if (by_parent)
+      stmt = lk_store_prepare (self,
+                               "SELECT a.id, a.status, st.school_id FROM applications a "
+                               "JOIN students st ON st.id = a.student_id WHERE a.id = ?1", error);
+    else
+      stmt = lk_store_prepare (self,
+                               "SELECT a.id, a.status, st.school_id FROM applications a "
+                               "JOIN students st ON st.id = a.student_id WHERE a.student_id = ?2 "
+                               "AND a.status IN ('verified', 'paid', 'claimable')", error);
+    if (stmt == NULL)
+      goto fail;
+    if (by_parent)
+      lk_stmt_bind_text (stmt, 1, application_id);
+    else
+      sqlite3_bind_int64 (stmt, 2, student_id);
+    if (!lk_store_step_one (self, stmt, "No such open application", "Cannot read the application", error))
+      goto fail;
+    cancel->application_id = lk_stmt_dup_text (stmt, 0);
+    cancel->previous_status = lk_stmt_dup_text (stmt, 1);
+    cancel->school_id = sqlite3_column_int64 (stmt, 2);
+  }
+
+  if (school_id != 0 && cancel->school_id != school_id)
+    {
+      g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_FORBIDDEN, "The application belongs to another school");
+      goto fail;
+    }
+  if (!g_str_equal (cancel->previous_status, "verified")
+      && (by_parent || (!g_str_equal (cancel->previous_status, "paid")
+                        && !g_str_equal (cancel->previous_status, "claimable"))))
+    {
+      g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_INVALID, "The application is %s",
+                   cancel->previous_status);
+      goto fail;
+    }
+
+  {
+    g_autoptr(LkStmt) stmt = lk_store_prepare (self,
+                                               "SELECT id, status FROM claim_codes WHERE application_id = ?1",
+                                               error);
+    int rc;
+
+    if (stmt == NULL)
+      goto fail;
+    lk_stmt_bind_text (stmt, 1, cancel->application_id);
+    rc = sqlite3_step (stmt);
+    if (rc == SQLITE_ROW)
+      {
+        cancel->code_id = sqlite3_column_int64 (stmt, 0);
+        code_status = lk_stmt_dup_text (stmt, 1);
+      }
+    else if (rc != SQLITE_DONE)
+      {
+        lk_store_set_error (self, error, rc, "Cannot read the claim code");
+        goto fail;
+      }
+  }
+  /* A kiosk was authorized and may be moving the card: its report decides, or an operator
+   * releases the claim first. */
+  if (g_strcmp0 (code_status, "reserved") == 0)
+    {
+      g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_CONFLICT, "A kiosk is issuing this card");
+      goto fail;
+    }
+
+  {
+    g_autoptr(LkStmt) stmt = lk_store_prepare (self,
+                                               "SELECT COALESCE(SUM(amount_fen), 0) FROM payments "
+                                               "WHERE application_id = ?1 AND status = 'paid'", error);
+    if (stmt == NULL)
+      goto fail;
+    lk_stmt_bind_text (stmt, 1, cancel->application_id);
+    if (!lk_store_step_one (self, stmt, "No payments", "Cannot read the payments", error))
+      goto fail;
+    cancel->refund_due_fen = sqlite3_column_int64 (stmt, 0);
+  }
+
+  if (!exec_update (self, "UPDATE applications SET status = 'cancelled' WHERE id = ?1 AND ?2 = ?2",
+                    cancel->application_id, 0, NULL, error)
+      || !exec_update (self, "UPDATE payments SET status = 'closed' WHERE application_id = ?1 "
+                       "AND status = 'pending' AND ?2 = ?2", cancel->application_id, 0, NULL, error)
+      || !exec_update (self, "UPDATE claim_codes SET status = 'revoked' WHERE application_id = ?1 "
+                       "AND status = 'open' AND ?2 = ?2", cancel->application_id, 0, NULL, error))
+    goto fail;
+  if (g_strcmp0 (code_status, "open") != 0)
+    cancel->code_id = 0;
+
+  if (user_id > 0)
+    {
+      g_autofree char *target = g_strdup_printf ("application:%s", cancel->application_id);
+      g_autofree char *detail = g_strdup_printf ("was %s; refund due %" G_GINT64_FORMAT " fen",
+                                                 cancel->previous_status, cancel->refund_due_fen);
+
+      if (!lk_store_audit_in_tx (self, user_id, "applications.cancel", cancel->school_id, target,
+                                 detail, error))
+        goto fail;
+    }
+
+  if (!lk_store_commit (self, error))
+    goto fail;
+  return TRUE;
+
+fail:
+  lk_store_rollback (self);
+  /* The caller words its refusal from the status it found. */
+  g_clear_pointer (&cancel->application_id, g_free);
   return FALSE;
 }
 

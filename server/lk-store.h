@@ -307,6 +307,35 @@ LkApplicationRecord *lk_store_application_get (LkStore   *self,
                                                const char *id,
                                                GError    **error);
 
+/* What cancelling an application changed. */
+typedef struct
+{
+  char   *application_id;
+  char   *previous_status; /* also set when the cancel is refused for the status */
+  gint64  school_id;
+  gint64  code_id;         /* the claim code revoked, 0 if it had none */
+  gint64  refund_due_fen;  /* what was paid for it, now owed back */
+} LkApplicationCancel;
+
+void          lk_application_cancel_clear  (LkApplicationCancel *cancel);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (LkApplicationCancel, lk_application_cancel_clear)
+
+/* Cancels an open application in one transaction: the application becomes "cancelled", its
+ * pending orders "closed" and its open claim code "revoked" (so the student may apply again).
+ * By @application_id (the parent; then only while unpaid) or, if that is NULL, the open
+ * application of @student_id (staff: @user_id for the audit log, @school_id 0 or the only
+ * school it may touch). NOT_FOUND: no such (open) application; FORBIDDEN: another school;
+ * INVALID: not open, or paid and asked by the parent (see previous_status); CONFLICT: a kiosk
+ * holds the claim right now. */
+gboolean      lk_store_application_cancel  (LkStore             *self,
+                                            const char          *application_id,
+                                            gint64               student_id,
+                                            gint64               user_id,
+                                            gint64               school_id,
+                                            gint64               now,
+                                            LkApplicationCancel *cancel,
+                                            GError             **error);
+
 /* --- step 3: payments --- */
 
 /* CONFLICT unless the application is "verified". */
