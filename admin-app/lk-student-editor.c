@@ -1,4 +1,5 @@
-/* lk-student-editor.c: add one student, or edit one and see their history
+/* lk-student-editor.c: add one student, or edit one, see their history, and cancel their open
+ * card application
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -24,6 +25,9 @@ struct _LkStudentEditor
   AdwEntryRow    *card_no_row;
   AdwEntryRow    *school_row;
   GtkLabel       *error_label;
+  AdwPreferencesGroup *application_group;
+  AdwActionRow   *application_row;
+  GtkButton      *cancel_application_button;
   AdwPreferencesGroup *history_group;
   GtkListBox     *history_list;
 
@@ -31,6 +35,7 @@ struct _LkStudentEditor
   LkStudentItem  *student;
   GCancellable   *cancellable;
   guint           history_count;
+  gboolean        application_cancelled;
 };
 
 G_DEFINE_FINAL_TYPE (LkStudentEditor, lk_student_editor, ADW_TYPE_WINDOW)
@@ -160,6 +165,113 @@ on_saved_cb (GObject      *source,
   gtk_window_close (GTK_WINDOW (self));
 }
 
+/* An application that staff may still cancel: applied, paid, or waiting at the kiosk. */
+static gboolean
+status_is_open (const char *status)
+{
+  return g_strcmp0 (status, LK_APP_VERIFIED) == 0 || g_strcmp0 (status, LK_APP_PAID) == 0
+         || g_strcmp0 (status, LK_APP_CLAIMABLE) == 0;
+}
+
+static void
+on_cancelled_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr (LkStudentEditor) self = user_data;
+  g_autoptr (JsonNode) node = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *subtitle = NULL;
+  gint64 refund;
+
+  node = lk_api_client_request_finish (LK_API_CLIENT (source), result, NULL, &error);
+  if (node == NULL)
+    {
+      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_application_button), TRUE);
+          show_error (self, error->message);
+        }
+      return;
+    }
+
+  self->application_cancelled = TRUE;
+  refund = lk_admin_json_int (json_node_get_object (node), "refund_due_fen", 0);
+  adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->application_row), _("Application cancelled"));
+  if (refund > 0)
+    {
+      g_autofree char *amount = g_strdup_printf ("%" G_GINT64_FORMAT ".%02d", refund / 100, (int) (refund % 100));
+
+      /* 应退 ¥20.00，请通过支付平台退还家长 */
+      subtitle = g_strdup_printf (_("¥%s to refund to the parent through the payment platform"), amount);
+    }
+  else
+    subtitle = g_strdup (_("Nothing was paid; nothing to refund"));
+  adw_action_row_set_subtitle (self->application_row, subtitle);
+  gtk_widget_set_visible (GTK_WIDGET (self->cancel_application_button), FALSE);
+  g_signal_emit (self, signals[SAVED], 0);
+}
+
+void
+lk_student_editor_cancel_application (LkStudentEditor *self)
+{
+  g_autofree char *path = NULL;
+
+  g_return_if_fail (LK_IS_STUDENT_EDITOR (self));
+  g_return_if_fail (self->student != NULL);
+
+  show_error (self, NULL);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_application_button), FALSE);
+  path = g_strdup_printf (LK_API_PREFIX "/students/%" G_GINT64_FORMAT "/application/cancel",
+                          lk_student_item_get_id (self->student));
+  lk_api_client_request_async (self->client, "POST", path, NULL, self->cancellable,
+                               on_cancelled_cb, g_object_ref (self));
+}
+
+static void
+on_confirm_response_cb (AdwMessageDialog *dialog,
+                        const char       *response,
+                        gpointer          user_data)
+{
+  LkStudentEditor *self = user_data;
+
+  if (g_str_equal (response, "cancel-application"))
+    lk_student_editor_cancel_application (self);
+}
+
+AdwMessageDialog *
+lk_student_editor_confirm_cancel (LkStudentEditor *self)
+{
+  AdwMessageDialog *dialog;
+
+  g_return_val_if_fail (LK_IS_STUDENT_EDITOR (self), NULL);
+
+  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), _("Cancel This Application?"),
+                                                       NULL));
+  adw_message_dialog_format_body (dialog,
+                                  _("%s's claim code stops working at once, and no kiosk will issue a "
+                                    "card with it. A fee already paid is to be refunded to the parent. "
+                                    "The parent can apply again afterwards."),
+                                  lk_student_item_get_masked_name (self->student));
+  adw_message_dialog_add_responses (dialog,
+                                    "keep", _("_Keep"),
+                                    "cancel-application", _("_Cancel Application"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (dialog, "cancel-application", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (dialog, "keep");
+  adw_message_dialog_set_close_response (dialog, "keep");
+  g_signal_connect_object (dialog, "response", G_CALLBACK (on_confirm_response_cb), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+  return dialog;
+}
+
+gboolean
+lk_student_editor_get_application_cancelled (LkStudentEditor *self)
+{
+  g_return_val_if_fail (LK_IS_STUDENT_EDITOR (self), FALSE);
+  return self->application_cancelled;
+}
+
 static void
 lk_student_editor_dispose (GObject *object)
 {
@@ -196,9 +308,13 @@ lk_student_editor_class_init (LkStudentEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LkStudentEditor, card_no_row);
   gtk_widget_class_bind_template_child (widget_class, LkStudentEditor, school_row);
   gtk_widget_class_bind_template_child (widget_class, LkStudentEditor, error_label);
+  gtk_widget_class_bind_template_child (widget_class, LkStudentEditor, application_group);
+  gtk_widget_class_bind_template_child (widget_class, LkStudentEditor, application_row);
+  gtk_widget_class_bind_template_child (widget_class, LkStudentEditor, cancel_application_button);
   gtk_widget_class_bind_template_child (widget_class, LkStudentEditor, history_group);
   gtk_widget_class_bind_template_child (widget_class, LkStudentEditor, history_list);
   gtk_widget_class_bind_template_callback (widget_class, lk_student_editor_save);
+  gtk_widget_class_bind_template_callback (widget_class, lk_student_editor_confirm_cancel);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
@@ -236,6 +352,15 @@ lk_student_editor_new (GtkWindow     *parent,
                                 lk_student_item_get_class (student),
                                 lk_student_item_get_student_no (student),
                                 lk_student_item_get_card_no (student));
+
+  if (status_is_open (lk_student_item_get_status (student)))
+    {
+      adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self->application_row),
+                                     lk_student_status_label (lk_student_item_get_status (student)));
+      adw_action_row_set_subtitle (self->application_row,
+                                   _("Cancel it if the student has left, or the parent applied by mistake."));
+      gtk_widget_set_visible (GTK_WIDGET (self->application_group), TRUE);
+    }
 
   {
     g_autofree char *path = g_strdup_printf (LK_API_PREFIX "/students/%" G_GINT64_FORMAT "/history",

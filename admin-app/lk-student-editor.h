@@ -28,4 +28,10 @@ void             lk_student_editor_save         (LkStudentEditor *self);
 guint            lk_student_editor_get_history_count (LkStudentEditor *self);
 const char      *lk_student_editor_get_error    (LkStudentEditor *self);
 
+/* The open application (applied, paid, ready to collect) of the student edited: asks first
+ * (the dialog, returned), or cancels at once; "saved" is emitted once it is cancelled. */
+AdwMessageDialog *lk_student_editor_confirm_cancel    (LkStudentEditor *self);
+void             lk_student_editor_cancel_application (LkStudentEditor *self);
+gboolean         lk_student_editor_get_application_cancelled (LkStudentEditor *self);
+
 G_END_DECLS

@@ -1001,6 +1001,78 @@ test_edit (Fixture       *fx,
   g_assert_cmpint (admin_test_server_count (fx->server, "students", NULL), ==, 6);
 }
 
+/* A student who left: the teacher cancels the paid application from the editor, after the
+ * confirmation; the code stops working at the kiosk and the refund due is shown. */
+static void
+test_cancel_application (Fixture       *fx,
+                         gconstpointer  data)
+{
+  LkStudentsPage *page = lk_admin_window_get_students_page (fx->window);
+  GListModel *model = lk_students_page_get_model (page);
+  LkStudentEditor *editor;
+  AdwMessageDialog *dialog;
+  g_autofree char *code = NULL;
+  g_autofree char *ops = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *secret = NULL;
+  g_autoptr (JsonNode) node = NULL;
+  Kiosk kiosk = { 0, };
+  JsonObject *answer;
+
+  log_in (fx, "wang.laoshi", TEACHER_PASSWORD);
+  import_roster (fx);
+  ops = api_login (fx, "ops", OPERATOR_PASSWORD);
+  body = g_strdup_printf ("{\"sn\":\"K-05\",\"school_id\":%" G_GINT64_FORMAT "}", fx->school_id);
+  node = http_json (fx, "POST", "/api/v1/kiosks", ops, body, 201);
+  secret = g_strdup (json_object_get_string_member (json_node_get_object (node), "secret"));
+  kiosk_connect (fx, &kiosk, "K-05", secret);
+  json_object_unref (kiosk_wait_for (&kiosk, LK_MSG_CODES_SNAPSHOT));
+  code = apply_and_pay (fx, "三年级(1)班", "李华", "2023002");
+  json_object_unref (kiosk_wait_for (&kiosk, LK_MSG_CODE_ADDED));
+
+  lk_admin_window_show_page (fx->window, "students");
+  lk_students_page_set_search (page, "2023002");
+  WAIT_FOR (!lk_students_page_get_loading (page) && g_list_model_get_n_items (model) == 1);
+  editor = lk_students_page_edit_student (page, 0);
+  g_assert_nonnull (editor);
+  screenshot_window (GTK_WIDGET (editor), "cancel-application");
+
+  /* "Keep" changes nothing. */
+  dialog = lk_student_editor_confirm_cancel (editor);
+  screenshot_window (GTK_WIDGET (dialog), "cancel-application-confirm");
+  adw_message_dialog_response (dialog, "keep");
+  g_assert_false (lk_student_editor_get_application_cancelled (editor));
+  g_assert_cmpint (admin_test_server_count (fx->server, "applications", "status = 'claimable'"), ==, 1);
+
+  dialog = lk_student_editor_confirm_cancel (editor);
+  adw_message_dialog_response (dialog, "cancel-application");
+  WAIT_FOR (lk_student_editor_get_application_cancelled (editor));
+  g_assert_null (lk_student_editor_get_error (editor));
+  g_assert_cmpint (admin_test_server_count (fx->server, "applications", "status = 'cancelled'"), ==, 1);
+  g_assert_cmpint (admin_test_server_count (fx->server, "claim_codes", "status = 'revoked'"), ==, 1);
+  screenshot_window (GTK_WIDGET (editor), "cancel-application-done");
+
+  /* The kiosk drops the code, and refuses it if typed. */
+  json_object_unref (kiosk_wait_for (&kiosk, LK_MSG_CODE_REMOVED));
+  {
+    g_autoptr (JsonBuilder) builder = lk_message_begin (LK_MSG_CLAIM_REQUEST);
+    g_autofree char *request = NULL;
+
+    json_builder_set_member_name (builder, "id");
+    json_builder_add_string_value (builder, "c-1");
+    json_builder_set_member_name (builder, "code");
+    json_builder_add_string_value (builder, code);
+    request = lk_message_finish (builder);
+    soup_websocket_connection_send_text (kiosk.ws, request);
+    answer = kiosk_wait_for (&kiosk, LK_MSG_CLAIM_REJECTED);
+    g_assert_nonnull (answer);
+    g_assert_cmpstr (json_object_get_string_member (answer, "reason"), ==, LK_REJECT_REVOKED);
+    json_object_unref (answer);
+  }
+  gtk_window_close (GTK_WINDOW (editor));
+  kiosk_close (&kiosk);
+}
+
 static gint64 last_tick;
 static gint64 max_stall;
 
@@ -1239,6 +1311,8 @@ main (int   argc,
   g_test_add ("/admin/gui/server-rejects", Fixture, NULL, fixture_setup, test_server_rejects,
               fixture_teardown);
   g_test_add ("/admin/gui/edit", Fixture, NULL, fixture_setup, test_edit, fixture_teardown);
+  g_test_add ("/admin/gui/cancel-application", Fixture, NULL, fixture_setup, test_cancel_application,
+              fixture_teardown);
   g_test_add ("/admin/gui/template-export", Fixture, NULL, fixture_setup, test_template_export,
               fixture_teardown);
   g_test_add ("/admin/gui/heartbeat", Fixture, NULL, fixture_setup, test_heartbeat,
