@@ -1239,11 +1239,14 @@ lk_store_run_async (LkStore             *self,
     }
   else if (self->batch_running || !g_queue_is_empty (&self->jobs))
     {
-      /* A batch is running: this job goes in the writer thread's next one. */
+      /* A batch is running: this job goes in the writer thread's next one. The writer is woken
+       * when the running batch ends (run_batch_locked), not now: it could not start anyway,
+       * and under load waking it for every job was a context switch each for nothing. */
       g_queue_push_tail (&self->jobs, job);
       if (self->writer_thread == NULL)
         self->writer_thread = g_thread_new ("lk-store-writer", writer_thread, self);
-      batch_wake (self);
+      if (!self->batch_running)
+        batch_wake (self);
       g_mutex_unlock (&self->batch_mutex);
       return;
     }
