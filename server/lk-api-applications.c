@@ -20,6 +20,8 @@
 
 #include "lingka-common.h"
 #include "lk-claim-codes.h"
+#include "lk-claims.h"
+#include "lk-events-ws.h"
 #include "lk-http.h"
 #include "lk-log.h"
 #include "lk-routes.h"
@@ -495,22 +497,8 @@ publish_paid (LkServer               *server,
   json_builder_end_object (builder);
   json = lk_message_finish (builder);
   lk_hub_publish_to_staff (hub, applied->school_id, json);
-  g_clear_object (&builder);
-  g_clear_pointer (&json, g_free);
 
-  builder = lk_message_begin (LK_EVENT_STATUS_CHANGED);
-  json_builder_set_member_name (builder, "at");
-  json_builder_add_int_value (builder, now);
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_string_value (builder, applied->application_id);
-  json_builder_set_member_name (builder, "status");
-  json_builder_add_string_value (builder, LK_APP_CLAIMABLE);
-  json_builder_set_member_name (builder, "card_no");
-  json_builder_add_null_value (builder);
-  json_builder_set_member_name (builder, "issued_at");
-  json_builder_add_null_value (builder);
-  json = lk_message_finish (builder);
-  lk_hub_publish_to_application (hub, applied->application_id, json);
+  lk_events_publish_status (server, applied->application_id, LK_APP_CLAIMABLE, NULL, 0, NULL);
 
   lk_server_kick_sms (server);
 }
@@ -527,15 +515,7 @@ publish_cancelled (LkServer                  *server,
   gint64 now = now_seconds ();
 
   if (cancel->code_id > 0)
-    {
-      builder = lk_message_begin (LK_MSG_CODE_REMOVED);
-      json_builder_set_member_name (builder, "code_id");
-      json_builder_add_int_value (builder, cancel->code_id);
-      json = lk_message_finish (builder);
-      lk_hub_publish_to_kiosks (hub, cancel->school_id, json);
-      g_clear_object (&builder);
-      g_clear_pointer (&json, g_free);
-    }
+    lk_claims_publish_code_removed (lk_claims_get (server), cancel->school_id, cancel->code_id);
 
   builder = lk_message_begin (LK_EVENT_APPLICATION_CANCELLED);
   json_builder_set_member_name (builder, "at");
@@ -548,22 +528,8 @@ publish_cancelled (LkServer                  *server,
   json_builder_add_int_value (builder, cancel->refund_due_fen);
   json = lk_message_finish (builder);
   lk_hub_publish_to_staff (hub, cancel->school_id, json);
-  g_clear_object (&builder);
-  g_clear_pointer (&json, g_free);
 
-  builder = lk_message_begin (LK_EVENT_STATUS_CHANGED);
-  json_builder_set_member_name (builder, "at");
-  json_builder_add_int_value (builder, now);
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_string_value (builder, cancel->application_id);
-  json_builder_set_member_name (builder, "status");
-  json_builder_add_string_value (builder, LK_APP_CANCELLED);
-  json_builder_set_member_name (builder, "card_no");
-  json_builder_add_null_value (builder);
-  json_builder_set_member_name (builder, "issued_at");
-  json_builder_add_null_value (builder);
-  json = lk_message_finish (builder);
-  lk_hub_publish_to_application (hub, cancel->application_id, json);
+  lk_events_publish_status (server, cancel->application_id, LK_APP_CANCELLED, NULL, 0, NULL);
 }
 
 void

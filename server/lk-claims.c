@@ -9,6 +9,7 @@
 #include "lingka-common.h"
 #include "lk-claim-codes.h"
 #include "lk-claims.h"
+#include "lk-events-ws.h"
 #include "lk-log.h"
 
 struct _LkClaims
@@ -135,10 +136,10 @@ make_report_reply (const LkClaimResult *result,
     }
 }
 
-static void
-publish_code_removed (LkClaims *self,
-                      gint64    school_id,
-                      gint64    code_id)
+void
+lk_claims_publish_code_removed (LkClaims *self,
+                                gint64    school_id,
+                                gint64    code_id)
 {
   g_autoptr(JsonBuilder) builder = lk_message_begin (LK_MSG_CODE_REMOVED);
   g_autofree char *json = NULL;
@@ -229,7 +230,6 @@ publish_card_issued (LkClaims            *self,
   g_autoptr(JsonBuilder) builder = NULL;
   g_autofree char *masked = lk_mask_name (result->student_name);
   g_autofree char *staff = NULL;
-  g_autofree char *parent = NULL;
 
   /* To the school's teachers and the operators: masked name, class, kiosk. */
   builder = lk_message_begin (LK_EVENT_CARD_ISSUED);
@@ -252,24 +252,10 @@ publish_card_issued (LkClaims            *self,
   json_builder_add_int_value (builder, result->claim_id);
   staff = lk_message_finish (builder);
   lk_hub_publish_to_staff (lk_server_get_hub (self->server), result->school_id, staff);
-  g_clear_object (&builder);
 
   /* To the parent: the application's new status. */
-  builder = lk_message_begin (LK_EVENT_STATUS_CHANGED);
-  json_builder_set_member_name (builder, "at");
-  json_builder_add_int_value (builder, now);
-  json_builder_set_member_name (builder, "id");
-  json_builder_add_string_value (builder, result->application_id);
-  json_builder_set_member_name (builder, "status");
-  json_builder_add_string_value (builder, LK_APP_ISSUED);
-  json_builder_set_member_name (builder, "card_no");
-  json_builder_add_string_value (builder, result->card_no);
-  json_builder_set_member_name (builder, "issued_at");
-  json_builder_add_int_value (builder, now);
-  json_builder_set_member_name (builder, "kiosk_sn");
-  json_builder_add_string_value (builder, kiosk->sn);
-  parent = lk_message_finish (builder);
-  lk_hub_publish_to_application (lk_server_get_hub (self->server), result->application_id, parent);
+  lk_events_publish_status (self->server, result->application_id, LK_APP_ISSUED, result->card_no,
+                            now, kiosk->sn);
 }
 
 static void
@@ -592,7 +578,7 @@ claim_job_done_cb (GObject      *source,
           /* The claims table is the record; the log line is for tracing. */
           lk_info ("Claim %" G_GINT64_FORMAT " authorized to kiosk %s", job->result.claim_id,
                    kiosk->sn);
-          publish_code_removed (self, job->result.school_id, job->result.code_id);
+          lk_claims_publish_code_removed (self, job->result.school_id, job->result.code_id);
           break;
         case LK_CLAIM_INVALID:
           take_wrong_code (self, kiosk, job->address);
@@ -619,7 +605,7 @@ claim_job_done_cb (GObject      *source,
         {
           g_message ("Claim %" G_GINT64_FORMAT " completed at kiosk %s: card bound",
                      job->claim_id, kiosk->sn);
-          publish_code_removed (self, job->result.school_id, job->result.code_id);
+          lk_claims_publish_code_removed (self, job->result.school_id, job->result.code_id);
           publish_card_issued (self, kiosk, &job->result, job->now);
           lk_server_kick_sms (self->server);
         }

@@ -41,6 +41,12 @@ gboolean    lk_claims_kiosk_is_online    (LkClaims            *self,
                                           const char          *sn);
 
 /* codes.snapshot for a kiosk of @school_id, as JSON text. */
+/* Tells the school's kiosks that a code is gone (claimed elsewhere, or its application
+ * cancelled): {"type": "code.removed", "code_id"}. */
+void        lk_claims_publish_code_removed (LkClaims    *self,
+                                            gint64       school_id,
+                                            gint64       code_id);
+
 char       *lk_claims_snapshot           (LkClaims      *self,
                                           gint64         school_id,
                                           GError       **error);

@@ -251,28 +251,59 @@ application_events_id (const char *path)
   return g_steal_pointer (&id);
 }
 
-static char *
-application_status_json (const LkApplicationRecord *application)
+char *
+lk_events_status_json (const char *application_id,
+                       const char *status,
+                       gint64      at,
+                       const char *card_no,
+                       gint64      issued_at,
+                       const char *kiosk_sn)
 {
   g_autoptr(JsonBuilder) builder = lk_message_begin (LK_EVENT_STATUS_CHANGED);
 
   json_builder_set_member_name (builder, "at");
-  json_builder_add_int_value (builder, now_seconds ());
+  json_builder_add_int_value (builder, at);
   json_builder_set_member_name (builder, "id");
-  json_builder_add_string_value (builder, application->id);
+  json_builder_add_string_value (builder, application_id);
   json_builder_set_member_name (builder, "status");
-  json_builder_add_string_value (builder, application->status);
+  json_builder_add_string_value (builder, status);
   json_builder_set_member_name (builder, "card_no");
-  if (application->card_no != NULL)
-    json_builder_add_string_value (builder, application->card_no);
+  if (card_no != NULL)
+    json_builder_add_string_value (builder, card_no);
   else
     json_builder_add_null_value (builder);
   json_builder_set_member_name (builder, "issued_at");
-  if (application->issued_at > 0)
-    json_builder_add_int_value (builder, application->issued_at);
+  if (issued_at > 0)
+    json_builder_add_int_value (builder, issued_at);
   else
     json_builder_add_null_value (builder);
+  if (kiosk_sn != NULL)
+    {
+      json_builder_set_member_name (builder, "kiosk_sn");
+      json_builder_add_string_value (builder, kiosk_sn);
+    }
   return lk_message_finish (builder);
+}
+
+void
+lk_events_publish_status (LkServer   *server,
+                          const char *application_id,
+                          const char *status,
+                          const char *card_no,
+                          gint64      issued_at,
+                          const char *kiosk_sn)
+{
+  g_autofree char *json = lk_events_status_json (application_id, status, now_seconds (), card_no,
+                                                 issued_at, kiosk_sn);
+
+  lk_hub_publish_to_application (lk_server_get_hub (server), application_id, json);
+}
+
+static char *
+application_status_json (const LkApplicationRecord *application)
+{
+  return lk_events_status_json (application->id, application->status, now_seconds (),
+                                application->card_no, application->issued_at, NULL);
 }
 
 typedef struct

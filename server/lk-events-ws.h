@@ -27,4 +27,21 @@ G_BEGIN_DECLS
 void  lk_events_ws_register  (LkServer   *server,
                               SoupServer *soup);
 
+/* The parent's event: {"type": "application.status", "at", "id", "status", "card_no",
+ * "issued_at"[, "kiosk_sn"]}; @card_no NULL and @issued_at 0 are sent as null, @kiosk_sn NULL
+ * is left out. */
+char *lk_events_status_json     (const char *application_id,
+                                 const char *status,
+                                 gint64      at,
+                                 const char *card_no,
+                                 gint64      issued_at,
+                                 const char *kiosk_sn);
+/* Publishes it now to the application's event sockets. */
+void  lk_events_publish_status  (LkServer   *server,
+                                 const char *application_id,
+                                 const char *status,
+                                 const char *card_no,
+                                 gint64      issued_at,
+                                 const char *kiosk_sn);
+
 G_END_DECLS
