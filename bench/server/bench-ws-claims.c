@@ -1098,7 +1098,10 @@ active_wait (Bench              *bench,
              gint64              wake)
 {
   static gboolean no_pwait2 = FALSE;    /* before Linux 5.11 (or under valgrind) */
-  gint64 wait = MAX (0, wake - g_get_monotonic_time ());
+  /* Read the clock once: MAX() evaluates its arguments twice, and a second, later reading
+   * could make a wait of a few microseconds negative, which epoll_pwait2 refuses (EINVAL). */
+  gint64 until = wake - g_get_monotonic_time ();
+  gint64 wait = MAX (0, until);
   struct timespec timeout = { wait / G_USEC_PER_SEC, (wait % G_USEC_PER_SEC) * 1000 };
   int n = -1;
 

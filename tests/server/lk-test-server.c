@@ -471,3 +471,18 @@ lk_test_wait_until (GMainContext  *context,
   g_source_destroy (tick);
   return done;
 }
+
+gint64
+lk_test_server_student_id (LkTestServer *ts,
+                           const char   *token,
+                           const char   *student_no)
+{
+  g_autofree char *path = g_strdup_printf ("/api/v1/students?q=%s", student_no);
+  g_autoptr(JsonNode) reply = NULL;
+  JsonArray *students;
+
+  g_assert_cmpuint (lk_test_json (ts, "GET", path, token, NULL, &reply), ==, 200);
+  students = json_object_get_array_member (json_node_get_object (reply), "students");
+  g_assert_cmpuint (json_array_get_length (students), ==, 1);
+  return json_object_get_int_member (json_array_get_object_element (students, 0), "id");
+}

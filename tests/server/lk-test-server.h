@@ -107,6 +107,12 @@ char         *lk_test_server_pay          (LkTestServer  *ts,
                                            const char    *application_id,
                                            const char    *app_token);
 
+/* The id of the one student with @student_no, found through the search as @token (asserting
+ * there is exactly one). */
+gint64        lk_test_server_student_id   (LkTestServer  *ts,
+                                           const char    *token,
+                                           const char    *student_no);
+
 /* Iterates @context (NULL: the thread default) until @condition returns TRUE or @timeout_ms
  * passes; returns the last value of @condition. */
 gboolean      lk_test_wait_until          (GMainContext  *context,

@@ -17,20 +17,6 @@
 #define WAIT_MS 10000
 #define KLASS "三年级(2)班"
 
-static gint64
-student_id_of (LkTestServer *ts,
-               const char   *student_no)
-{
-  g_autofree char *path = g_strdup_printf ("/api/v1/students?q=%s", student_no);
-  g_autoptr(JsonNode) reply = NULL;
-  JsonArray *students;
-
-  g_assert_cmpuint (lk_test_json (ts, "GET", path, ts->teacher_token, NULL, &reply), ==, 200);
-  students = json_object_get_array_member (json_node_get_object (reply), "students");
-  g_assert_cmpuint (json_array_get_length (students), ==, 1);
-  return json_object_get_int_member (json_array_get_object_element (students, 0), "id");
-}
-
 static char *
 cancel_path (gint64 student_id)
 {
@@ -77,7 +63,7 @@ test_cancel (void)
   g_assert_nonnull (added);
   code_id = json_object_get_int_member (json_object_get_object_member (added->object, "code"), "code_id");
   lk_test_ws_expect (lk_test_ws_wait (k2, LK_MSG_CODE_ADDED, NULL, WAIT_MS));
-  student_id = student_id_of (ts, "2023001");
+  student_id = lk_test_server_student_id (ts, ts->teacher_token, "2023001");
 
   events_path = g_strdup_printf ("/api/v1/applications/%s/events", app_id);
   events_header = g_strdup_printf ("Bearer %s", app_token);
@@ -196,7 +182,7 @@ test_cancel (void)
     authorized = lk_test_ws_request (k2, request3, "r-3", WAIT_MS);
     g_assert_nonnull (authorized);
     g_assert_cmpstr (json_object_get_string_member (authorized->object, "type"), ==, LK_MSG_CLAIM_AUTHORIZED);
-    path = cancel_path (student_id_of (ts, "2023002"));
+    path = cancel_path (lk_test_server_student_id (ts, ts->teacher_token, "2023002"));
     g_assert_cmpuint (lk_test_json (ts, "POST", path, ts->operator_token, NULL, &reply), ==, 409);
     lk_test_assert_error (reply, "claim_in_progress", NULL);
     g_clear_pointer (&reply, json_node_unref);

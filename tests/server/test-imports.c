@@ -123,20 +123,6 @@ test_echo_and_commit (void)
   lk_test_server_free (ts);
 }
 
-static gint64
-student_id_of (LkTestServer *ts,
-               const char   *student_no)
-{
-  g_autofree char *path = g_strdup_printf ("/api/v1/students?q=%s", student_no);
-  g_autoptr(JsonNode) reply = NULL;
-  JsonArray *students;
-
-  g_assert_cmpuint (lk_test_json (ts, "GET", path, ts->operator_token, NULL, &reply), ==, 200);
-  students = json_object_get_array_member (json_node_get_object (reply), "students");
-  g_assert_cmpuint (json_array_get_length (students), ==, 1);
-  return json_object_get_int_member (json_array_get_object_element (students, 0), "id");
-}
-
 static void
 test_history (void)
 {
@@ -168,7 +154,7 @@ test_history (void)
   g_assert_cmpint (json_object_get_int_member (object, "updated"), ==, 1);
   g_assert_cmpint (json_object_get_int_member (object, "unchanged"), ==, 1);
 
-  id = student_id_of (ts, "2023001");
+  id = lk_test_server_student_id (ts, ts->operator_token, "2023001");
   history_path = g_strdup_printf ("/api/v1/students/%" G_GINT64_FORMAT "/history", id);
   g_assert_cmpuint (lk_test_json (ts, "GET", history_path, ts->teacher_token, NULL, &history), ==, 200);
   items = json_object_get_array_member (json_node_get_object (history), "history");
