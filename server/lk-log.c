@@ -61,3 +61,21 @@ lk_log_event_full (const char     *domain,
   n++;
   g_log_structured_array (level, fields, n);
 }
+
+static void
+drop_log_cb (const char     *domain,
+             GLogLevelFlags  level,
+             const char     *message,
+             gpointer        user_data)
+{
+}
+
+void
+lk_log_quiet_library_debug (void)
+{
+  static const char *domains[] = { "libsoup" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (domains); i++)
+    if (g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, domains[i]))
+      g_log_set_handler (domains[i], G_LOG_LEVEL_DEBUG, drop_log_cb, NULL);
+}

@@ -31,4 +31,9 @@ void lk_log_event_full (const char     *domain,
       g_info (__VA_ARGS__); \
   } G_STMT_END
 
+/* Drops the debug messages of the libraries on the request path (libsoup: four a WebSocket
+ * message) at the first handler, unless G_MESSAGES_DEBUG asks for them. GLib still formats
+ * them, but skips the structured writer's work on each. Call once, at start. */
+void lk_log_quiet_library_debug (void);
+
 G_END_DECLS

@@ -16,6 +16,7 @@
 
 #include "lingka-common.h"
 #include "lk-config.h"
+#include "lk-log.h"
 #include "lk-password.h"
 #include "lk-server.h"
 #include "lk-store.h"
@@ -210,6 +211,7 @@ main (int   argc,
   /* The database, its WAL and backups hold minors' records. */
   umask (0077);
   lk_i18n_init (NULL);
+  lk_log_quiet_library_debug ();
   g_set_prgname ("lingka-server");
 
   config = lk_config_new ();
