@@ -733,6 +733,35 @@
     show('apply');
   }
 
+  /* "Typed something wrong" on the payment screen: the unpaid application is cancelled on the
+   * server first, or the student could not apply again (409 already_applied) and this page,
+   * having forgotten the token, could not say where the open application is. */
+  async function cancelAndRestart () {
+    if (!session) {
+      restart();
+      return;
+    }
+    $('pay-error').textContent = '';
+    $('pay-restart').disabled = true;
+    try {
+      await api('POST', '/applications/' + encodeURIComponent(session.id) + '/cancel', undefined,
+                session.token);
+    } catch (e) {
+      if (e.code === 'not_cancellable') {
+        /* Paid in the meantime: show where it stands instead. */
+        await refreshStatus();
+      } else if (e.status === 401 || e.status === 404) {
+        restart();
+      } else {
+        $('pay-error').textContent = e.message;
+      }
+      return;
+    } finally {
+      $('pay-restart').disabled = false;
+    }
+    restart();
+  }
+
   function onConsentLinkClicked (event) {
     event.preventDefault();
     const text = $('consent-text');
@@ -753,7 +782,7 @@
     $('consent-link').addEventListener('click', onConsentLinkClicked);
     $('apply-form').addEventListener('submit', onApplySubmit);
     $('pay-buttons').addEventListener('click', onPayClicked);
-    $('pay-restart').addEventListener('click', restart);
+    $('pay-restart').addEventListener('click', cancelAndRestart);
     $('code-restart').addEventListener('click', restart);
 
     loadProvinces();

@@ -8,8 +8,9 @@
 #   the claim code in 2 groups → a reload resumes → a kiosk takes the card over its WebSocket →
 #   the page shows 已领卡 live.
 # Prints TAP. Skips when Chromium or python3-websocket is not installed.
-# With --screenshots DIR it also saves the code screen (parent-page.png) and the form with a
-# mismatch under the name (parent-page-form.png), as in docs/screenshots/.
+# With --screenshots DIR it also saves the code screen (parent-page.png), the form with a
+# mismatch under the name (parent-page-form.png) and the payment screen (parent-page-pay.png),
+# as in docs/screenshots/.
 #
 # SPDX-License-Identifier: GPL-3.0-or-later
 import base64
@@ -322,6 +323,30 @@ def main():
               browser.wait_js('payment channels', '!document.querySelector(".pay.sandbox").hidden'))
         stored = browser.js('sessionStorage.getItem("lingka.application")') or ''
         check('application kept in sessionStorage', '"token"' in stored and '张小明' not in stored)
+
+        if screenshots:
+            browser.js('window.scrollTo(0, 0)')
+            browser.screenshot(os.path.join(screenshots, 'parent-page-pay.png'))
+
+        # Typed something wrong: "取消申请，重新填写" cancels the unpaid application on the
+        # server, so the student can apply again (not 409 already_applied)
+        first = json.loads(stored)
+        browser.js('document.getElementById("pay-restart").click()')
+        browser.wait_js('form again', '!document.getElementById("screen-apply").hidden')
+        status, old = api.call('GET', '/api/v1/applications/' + first['id'], token=first['token'])
+        check('the first application is cancelled on the server',
+              status == 200 and old.get('status') == 'cancelled', old)
+        set_select(browser, 'province', '浙江省')
+        set_select(browser, 'school', str(school_id))
+        set_select(browser, 'class', '三年级(2)班')
+        set_input(browser, 'name', '张小明')
+        set_input(browser, 'student_no', '2023001')
+        set_input(browser, 'phone', '13812345679')
+        browser.js('document.getElementById("consent").checked = true')
+        browser.js('document.getElementById("apply-submit").click()')
+        browser.wait_js('payment screen again', '!document.getElementById("screen-pay").hidden')
+        check('applied again after cancelling', browser.js('document.getElementById("apply-error").textContent') == '')
+        browser.wait_js('payment channels again', '!document.querySelector(".pay.sandbox").hidden')
 
         # Sandbox payment → the claim code
         browser.js('document.querySelector(".pay.sandbox").click()')
