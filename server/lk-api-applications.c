@@ -546,8 +546,7 @@ lk_api_applications_cancel (LkServer            *server,
   gint64 school_scope = auth != NULL && !auth->operator ? auth->school_id : 0;
 
   if (!lk_store_application_cancel (lk_server_get_store (server), application_id, student_id,
-                                    auth != NULL ? auth->user_id : 0, school_scope, now_seconds (),
-                                    &cancel, &error))
+                                    auth != NULL ? auth->user_id : 0, school_scope, &cancel, &error))
     {
       if (g_error_matches (error, LK_STORE_ERROR, LK_STORE_ERROR_NOT_FOUND))
         lk_http_reply_error (msg, SOUP_STATUS_NOT_FOUND, "no_open_application",

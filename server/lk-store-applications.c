@@ -607,7 +607,6 @@ lk_store_application_cancel (LkStore             *self,
                              gint64               student_id,
                              gint64               user_id,
                              gint64               school_id,
-                             gint64               now,
                              LkApplicationCancel *cancel,
                              GError             **error)
 {
