@@ -183,11 +183,10 @@ mailbox_flush_cb (gpointer data)
 
   while ((sub = g_queue_pop_head (&subscriptions)) != NULL)
     {
-      gboolean open = soup_websocket_connection_get_state (sub->connection) == SOUP_WEBSOCKET_STATE_OPEN;
-
       while ((text = g_queue_pop_head (&texts)) != NULL)
         {
-          if (open)
+          /* Asked each time: a failed write closes the connection under us. */
+          if (soup_websocket_connection_get_state (sub->connection) == SOUP_WEBSOCKET_STATE_OPEN)
             soup_websocket_connection_send_text (sub->connection, text);
           g_ref_string_release (text);
         }
