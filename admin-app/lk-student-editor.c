@@ -265,6 +265,12 @@ lk_student_editor_confirm_cancel (LkStudentEditor *self)
   return dialog;
 }
 
+static void
+on_cancel_application_clicked_cb (LkStudentEditor *self)
+{
+  lk_student_editor_confirm_cancel (self);
+}
+
 gboolean
 lk_student_editor_get_application_cancelled (LkStudentEditor *self)
 {
@@ -314,7 +320,7 @@ lk_student_editor_class_init (LkStudentEditorClass *klass)
   gtk_widget_class_bind_template_child (widget_class, LkStudentEditor, history_group);
   gtk_widget_class_bind_template_child (widget_class, LkStudentEditor, history_list);
   gtk_widget_class_bind_template_callback (widget_class, lk_student_editor_save);
-  gtk_widget_class_bind_template_callback (widget_class, lk_student_editor_confirm_cancel);
+  gtk_widget_class_bind_template_callback (widget_class, on_cancel_application_clicked_cb);
 
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_Escape, 0, "window.close", NULL);
 }
