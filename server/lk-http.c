@@ -534,12 +534,14 @@ void
 lk_http_log_request (SoupServerMessage *msg)
 {
   guint status = soup_server_message_get_status (msg);
+  /* None for a request line libsoup could not parse (it answered 400 itself). */
+  GUri *uri = soup_server_message_get_uri (msg);
   char status_text[8];
 
   g_snprintf (status_text, sizeof status_text, "%u", status);
   lk_log_event (status >= 500 ? G_LOG_LEVEL_MESSAGE : G_LOG_LEVEL_DEBUG, "Request",
                 "LK_HTTP_METHOD", soup_server_message_get_method (msg),
-                "LK_HTTP_PATH", g_uri_get_path (soup_server_message_get_uri (msg)),
+                "LK_HTTP_PATH", uri != NULL ? g_uri_get_path (uri) : "-",
                 "LK_HTTP_STATUS", status_text,
                 "LK_CLIENT", lk_http_client_address (msg),
                 NULL);

@@ -42,15 +42,11 @@ typedef struct
   gsize received;
 } BodyGuard;
 
-/* libsoup reads a request's whole body before any handler runs, and skips it only after an
- * "Expect: 100-continue". So an oversized body is refused here, while it arrives: the connection
- * is taken over, answered 413 with the error shape, and closed, and the rest is never read. */
-static void
-refuse_body (SoupServerMessage *msg)
+/* The error shape, as text. */
+static char *
+error_text (const char *code,
+            const char *message)
 {
-  g_autoptr(GIOStream) stream = NULL;
-  g_autofree char *body = NULL;
-  g_autofree char *response = NULL;
   g_autoptr(JsonBuilder) builder = json_builder_new ();
   g_autoptr(JsonNode) node = NULL;
 
@@ -58,21 +54,38 @@ refuse_body (SoupServerMessage *msg)
   json_builder_set_member_name (builder, "error");
   json_builder_begin_object (builder);
   json_builder_set_member_name (builder, "code");
-  json_builder_add_string_value (builder, "payload_too_large");
+  json_builder_add_string_value (builder, code);
   json_builder_set_member_name (builder, "message");
-  json_builder_add_string_value (builder, _("The body is too large"));
+  json_builder_add_string_value (builder, message);
   json_builder_end_object (builder);
   json_builder_end_object (builder);
   node = json_builder_get_root (builder);
-  body = json_to_string (node, FALSE);
-  response = g_strdup_printf ("HTTP/1.1 413 Payload Too Large\r\n"
+  return json_to_string (node, FALSE);
+}
+
+/* libsoup reads a request's whole body before any handler runs, and skips it only after an
+ * "Expect: 100-continue". So a body that must not be read (too large, or of a negative length,
+ * on which libsoup itself stumbles) is refused here, while it arrives: the connection is taken
+ * over, answered with @status and the error shape, and closed, and the rest is never read. */
+static void
+refuse_body (SoupServerMessage *msg,
+             guint              status,
+             const char        *code,
+             const char        *message)
+{
+  g_autoptr(GIOStream) stream = NULL;
+  g_autofree char *body = error_text (code, message);
+  g_autofree char *response = NULL;
+
+  response = g_strdup_printf ("HTTP/1.1 %u %s\r\n"
                               "Content-Type: application/json; charset=utf-8\r\n"
                               "Content-Length: %zu\r\n"
                               "Connection: close\r\n"
-                              "\r\n%s", strlen (body), body);
+                              "\r\n%s", status, soup_status_get_phrase (status), strlen (body), body);
 
-  lk_log_event (G_LOG_LEVEL_MESSAGE, "Refused an oversized body",
+  lk_log_event (G_LOG_LEVEL_MESSAGE, "Refused a request body",
                 "LK_HTTP_PATH", g_uri_get_path (soup_server_message_get_uri (msg)),
+                "LK_ERROR", code,
                 "LK_CLIENT", lk_http_client_address (msg), NULL);
   stream = soup_server_message_steal_connection (msg);
   if (stream == NULL)
@@ -81,6 +94,12 @@ refuse_body (SoupServerMessage *msg)
   g_output_stream_write_all (g_io_stream_get_output_stream (stream), response, strlen (response),
                              NULL, NULL, NULL);
   g_io_stream_close (stream, NULL, NULL);
+}
+
+static void
+refuse_too_large (SoupServerMessage *msg)
+{
+  refuse_body (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "payload_too_large", _("The body is too large"));
 }
 
 static void
@@ -101,7 +120,7 @@ on_body_chunk_cb (SoupServerMessage *msg,
   if (guard->received > guard->limit)
     {
       g_signal_handlers_disconnect_by_data (msg, guard);
-      refuse_body (msg);
+      refuse_too_large (msg);
     }
 }
 
@@ -117,6 +136,11 @@ early_cb (SoupServer        *soup,
   SoupEncoding encoding = soup_message_headers_get_encoding (headers);
   BodyGuard *guard;
 
+  if (encoding == SOUP_ENCODING_CONTENT_LENGTH && soup_message_headers_get_content_length (headers) < 0)
+    {
+      refuse_body (msg, SOUP_STATUS_BAD_REQUEST, "bad_request", _("The request could not be read"));
+      return;
+    }
   if (encoding == SOUP_ENCODING_CONTENT_LENGTH
       && soup_message_headers_get_content_length (headers) > (goffset) route->max_body_bytes)
     {
@@ -126,7 +150,7 @@ early_cb (SoupServer        *soup,
         lk_http_reply_error (msg, SOUP_STATUS_REQUEST_ENTITY_TOO_LARGE, "payload_too_large",
                              _("The body is too large"), NULL);
       else
-        refuse_body (msg);
+        refuse_too_large (msg);
       return;
     }
   if (encoding != SOUP_ENCODING_CHUNKED && encoding != SOUP_ENCODING_EOF)
@@ -218,10 +242,50 @@ fallback_cb (LkServer          *server,
   lk_http_reply_error (msg, SOUP_STATUS_NOT_FOUND, "not_found", _("There is nothing here"), NULL);
 }
 
+/* libsoup answers a request it cannot parse (a malformed request line or header, a transfer
+ * encoding it does not know) by itself, before any handler, and with an empty body. So every
+ * message starts out with the error shape as its response body (DESIGN.md: one error shape for
+ * every 4xx and 5xx), and drops it as soon as it has been read whole (SoupServer::request-read),
+ * before any handler runs, unless an early handler has already answered it (a body over the
+ * limit). Nothing is known of the client yet, so the message is in the server's language. */
+static const char *
+unreadable_request_body (void)
+{
+  static char *body;
+
+  if (g_once_init_enter (&body))
+    g_once_init_leave (&body, error_text ("bad_request", _("The request could not be read")));
+  return body;
+}
+
+static void
+on_request_started_cb (SoupServer        *soup,
+                       SoupServerMessage *msg,
+                       gpointer           user_data)
+{
+  const char *body = unreadable_request_body ();
+
+  soup_server_message_set_response (msg, "application/json; charset=utf-8", SOUP_MEMORY_STATIC,
+                                    body, strlen (body));
+}
+
+static void
+on_request_read_cb (SoupServer        *soup,
+                    SoupServerMessage *msg,
+                    gpointer           user_data)
+{
+  if (soup_server_message_get_status (msg) == 0)
+    soup_server_message_set_response (msg, NULL, SOUP_MEMORY_STATIC, NULL, 0);
+}
+
 void
 lk_routes_register (LkServer   *server,
                     SoupServer *soup)
 {
+  /* First, so that the body is dropped before any other request-read handler answers. */
+  g_signal_connect (soup, "request-started", G_CALLBACK (on_request_started_cb), NULL);
+  g_signal_connect (soup, "request-read", G_CALLBACK (on_request_read_cb), NULL);
+
   lk_routes_add (server, soup, NULL, LK_JSON_MAX_BYTES, fallback_cb);
 
   lk_api_auth_register (server, soup);

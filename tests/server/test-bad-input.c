@@ -445,13 +445,18 @@ test_sql_metacharacters_in_search (Fixture       *f,
   g_assert_cmpint (lk_store_debug_count (lk_server_get_store (f->ts->server), "students", NULL), ==, 3);
 }
 
+/* Sends @request by hand and expects the status line @status (e.g. "HTTP/1.1 413 ") with the
+ * error shape of @code as its body. */
 static void
-expect_413 (Fixture    *f,
-            const char *request)
+expect_raw_error (Fixture    *f,
+                  const char *request,
+                  const char *status,
+                  const char *code)
 {
   g_autoptr(GSocketClient) client = g_socket_client_new ();
   g_autoptr(GSocketConnection) connection = NULL;
   g_autoptr(GError) error = NULL;
+  g_autofree char *shape = g_strdup_printf ("{\"error\":{\"code\":\"%s\"", code);
   char answer[1024] = { 0 };
   gsize len = 0;
   gssize n;
@@ -462,7 +467,7 @@ expect_413 (Fixture    *f,
                              NULL, NULL, &error);
   g_assert_no_error (error);
   /* Headers and body may come in two reads; the connection may stay open. */
-  while (len < sizeof answer - 1 && strstr (answer, "payload_too_large\"") == NULL)
+  while (len < sizeof answer - 1 && strstr (answer, shape) == NULL)
     {
       n = g_input_stream_read (g_io_stream_get_input_stream (G_IO_STREAM (connection)), answer + len,
                                sizeof answer - 1 - len, NULL, &error);
@@ -471,8 +476,36 @@ expect_413 (Fixture    *f,
         break;
       len += n;
     }
-  g_assert_true (g_str_has_prefix (answer, "HTTP/1.1 413 "));
-  g_assert_nonnull (strstr (answer, "{\"error\":{\"code\":\"payload_too_large\""));
+  g_assert_true (g_str_has_prefix (answer, status));
+  g_assert_nonnull (strstr (answer, shape));
+}
+
+static void
+expect_413 (Fixture    *f,
+            const char *request)
+{
+  expect_raw_error (f, request, "HTTP/1.1 413 ", "payload_too_large");
+}
+
+/* Requests that libsoup cannot parse, and answers itself before any handler: they still get the
+ * error shape, and the server goes on serving. */
+static void
+test_unparseable (Fixture       *f,
+                  gconstpointer  data)
+{
+  g_autoptr(JsonNode) alive = NULL;
+  g_autofree char *before = lk_store_debug_checksum (lk_server_get_store (f->ts->server), NULL);
+  g_autofree char *after = NULL;
+
+  expect_raw_error (f, "GARBAGE\r\n\r\n", "HTTP/1.0 400 ", "bad_request");
+  expect_raw_error (f, "POST /api/v1/applications HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       "Transfer-Encoding: gzip\r\n\r\n", "HTTP/1.1 501 ", "bad_request");
+  expect_raw_error (f, "GET /api/v1/directory/provinces HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       "Content-Length: -5\r\n\r\n", "HTTP/1.1 400 ", "bad_request");
+
+  g_assert_cmpuint (lk_test_json (f->ts, "GET", "/api/v1/directory/provinces", NULL, NULL, &alive), ==, 200);
+  after = lk_store_debug_checksum (lk_server_get_store (f->ts->server), NULL);
+  g_assert_cmpstr (before, ==, after);
 }
 
 /* Bodies over the limit, sent by hand: with "Expect: 100-continue" (1 MiB + 1 of JSON, 64 MiB + 1
@@ -545,6 +578,8 @@ main (int   argc,
 
   g_test_add_func ("/server/bad-input/depth-guard", test_depth_guard);
   g_test_add ("/server/bad-input/table", Fixture, NULL, fixture_set_up, test_table, fixture_tear_down);
+  g_test_add ("/server/bad-input/unparseable", Fixture, NULL, fixture_set_up, test_unparseable,
+              fixture_tear_down);
   g_test_add ("/server/bad-input/oversize-raw", Fixture, NULL, fixture_set_up, test_oversize_raw,
               fixture_tear_down);
   g_test_add ("/server/bad-input/sql-in-search", Fixture, NULL, fixture_set_up,
