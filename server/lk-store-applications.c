@@ -192,19 +192,8 @@ lk_store_application_create (LkStore     *self,
 {
   gint64 open_id;
 
-  /* The common refusal (an open application) needs no write lock: check before taking it,
-   * and again inside the transaction. */
-  open_id = select_id (self,
-                       "SELECT 1 FROM applications WHERE student_id = ?1 AND ?2 IS NULL "
-                       "AND status IN ('verified', 'paid', 'claimable')", student_id, NULL, error);
-  if (open_id != 0)
-    {
-      if (open_id > 0)
-        g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_CONFLICT,
-                     "The student already has an open application");
-      return FALSE;
-    }
-
+  /* Called as a job of the batch writer (lk-api-applications.c), already inside the batch's
+   * transaction: one check of an open application is enough. */
   if (!lk_store_begin_immediate (self, error))
     return FALSE;
 
