@@ -6,6 +6,10 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 
@@ -888,6 +892,24 @@ checkpoint_passive (sqlite3 *db,
   return rc;
 }
 
+/* SQLite syncs the database file only at the end of a checkpoint that caught up with the WAL,
+ * which under steady writes is only the locked tail: that one sync then had to write out every
+ * page the passive passes had copied since, while the writers waited (17–99 ms measured, and a
+ * verification p99 of 70 ms in some runs). So the file is synced here after the passes, through
+ * a descriptor of our own (any descriptor of a file syncs its pages), with nobody waiting, and
+ * the tail's own sync is left with the tail's few pages (5–7 ms). */
+static void
+sync_database_file (LkStore *self)
+{
+  int fd = g_open (self->path, O_RDONLY | O_CLOEXEC, 0);
+
+  if (fd < 0)
+    return;
+  if (fdatasync (fd) != 0)
+    g_debug ("Cannot sync %s: %s", self->path, g_strerror (errno));
+  close (fd);
+}
+
 void
 lk_store_checkpoint (LkStore *self)
 {
@@ -901,6 +923,8 @@ lk_store_checkpoint (LkStore *self)
     if (checkpoint_passive (db, &log_frames, &remaining) != SQLITE_OK
         || remaining <= CHECKPOINT_TAIL_FRAMES)
       break;
+  if (log_frames > 0)
+    sync_database_file (self);
   /* Not long yet; or the passes did not catch up and the rest would hold the writers too
    * long: next time, unless the WAL has grown far past the mark. */
   if (log_frames < CHECKPOINT_RESTART_FRAMES
@@ -909,9 +933,12 @@ lk_store_checkpoint (LkStore *self)
 
   if (acquire_writer (self, NULL))
     {
+      gint64 held_since = g_get_monotonic_time ();
       int rc = checkpoint_passive (db, &log_frames, &remaining);
 
       release_writer_turn (self);
+      g_debug ("Checkpoint: the WAL starts over (%d frames); the writers waited %" G_GINT64_FORMAT " ms",
+               log_frames, (g_get_monotonic_time () - held_since) / 1000);
       if (rc != SQLITE_OK || remaining > 0)
         g_debug ("Checkpoint: %d WAL frames left (a reader still uses them)", remaining);
     }
