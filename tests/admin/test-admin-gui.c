@@ -1001,8 +1001,50 @@ test_edit (Fixture       *fx,
   g_assert_cmpint (admin_test_server_count (fx->server, "students", NULL), ==, 6);
 }
 
+/* The button labelled @label under @widget that a user can see and press, or NULL. */
+static GtkWidget *
+find_button (GtkWidget  *widget,
+             const char *label)
+{
+  if (GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_label (GTK_BUTTON (widget)), label) == 0)
+    return gtk_widget_is_drawable (widget) && gtk_widget_is_sensitive (widget) ? widget : NULL;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_button (child, label);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+/* Presses the editor's "撤销申请…" as a user would and returns the confirmation it opens. */
+static AdwMessageDialog *
+press_cancel_application (LkStudentEditor *editor)
+{
+  GtkWidget *button = find_button (GTK_WIDGET (editor), "撤销申请…");
+  GListModel *toplevels = gtk_window_get_toplevels ();   /* (transfer none) */
+  AdwMessageDialog *dialog = NULL;
+
+  g_assert_nonnull (button);
+  /* (gtk_widget_activate() would emit "clicked" only after its pressed-look animation.) */
+  g_signal_emit_by_name (button, "clicked");
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels) && dialog == NULL; i++)
+    {
+      g_autoptr (GObject) window = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (window) && gtk_widget_get_visible (GTK_WIDGET (window))
+          && gtk_window_get_transient_for (GTK_WINDOW (window)) == GTK_WINDOW (editor))
+        dialog = ADW_MESSAGE_DIALOG (window);
+    }
+  g_assert_nonnull (dialog);
+  return dialog;
+}
+
 /* A student who left: the teacher cancels the paid application from the editor, after the
- * confirmation; the code stops working at the kiosk and the refund due is shown. */
+ * confirmation; the code stops working at the kiosk and the refund due is shown. A student
+ * without an open application has nothing to cancel. */
 static void
 test_cancel_application (Fixture       *fx,
                          gconstpointer  data)
@@ -1031,20 +1073,30 @@ test_cancel_application (Fixture       *fx,
   json_object_unref (kiosk_wait_for (&kiosk, LK_MSG_CODE_ADDED));
 
   lk_admin_window_show_page (fx->window, "students");
+
+  /* 张小明 has not applied: nothing to cancel. */
+  lk_students_page_set_search (page, "2023001");
+  WAIT_FOR (!lk_students_page_get_loading (page) && g_list_model_get_n_items (model) == 1);
+  editor = lk_students_page_edit_student (page, 0);
+  wait_frames (GTK_WIDGET (editor), 2);
+  g_assert_null (find_button (GTK_WIDGET (editor), "撤销申请…"));
+  gtk_window_close (GTK_WINDOW (editor));
+
   lk_students_page_set_search (page, "2023002");
   WAIT_FOR (!lk_students_page_get_loading (page) && g_list_model_get_n_items (model) == 1);
   editor = lk_students_page_edit_student (page, 0);
   g_assert_nonnull (editor);
+  wait_frames (GTK_WIDGET (editor), 2);
   screenshot_window (GTK_WIDGET (editor), "cancel-application");
 
   /* "Keep" changes nothing. */
-  dialog = lk_student_editor_confirm_cancel (editor);
+  dialog = press_cancel_application (editor);
   screenshot_window (GTK_WIDGET (dialog), "cancel-application-confirm");
   adw_message_dialog_response (dialog, "keep");
   g_assert_false (lk_student_editor_get_application_cancelled (editor));
   g_assert_cmpint (admin_test_server_count (fx->server, "applications", "status = 'claimable'"), ==, 1);
 
-  dialog = lk_student_editor_confirm_cancel (editor);
+  dialog = press_cancel_application (editor);
   adw_message_dialog_response (dialog, "cancel-application");
   WAIT_FOR (lk_student_editor_get_application_cancelled (editor));
   g_assert_null (lk_student_editor_get_error (editor));
