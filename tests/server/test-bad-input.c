@@ -569,6 +569,37 @@ test_depth_guard (void)
   g_assert_false (lk_json_depth_ok ("[{[{", 4, 3));
 }
 
+/* /server/bad-input/unparseable in a child process. Under the asan test setup, libsoup 3.2 leaks
+ * the strings it parsed from a request line that it then refuses, and tests/lsan.supp can name
+ * that leak by libsoup's frame only if the allocation's stack is unwound in full: Debian's GLib
+ * has no frame pointers for the fast unwinder. The slow unwinder makes a whole test program ten
+ * times slower, so only this child gets it, and leak checking stays on for all of it. */
+static void
+test_unparseable_in_child (void)
+{
+  g_autofree char *asan_options = g_strdup (g_getenv ("ASAN_OPTIONS"));
+
+  if (g_test_subprocess ())
+    {
+      Fixture f = { 0 };
+
+      fixture_set_up (&f, NULL);
+      test_unparseable (&f, NULL);
+      fixture_tear_down (&f, NULL);
+      return;
+    }
+
+  if (asan_options != NULL)
+    {
+      g_autofree char *slow = g_strconcat (asan_options, ":fast_unwind_on_malloc=0:malloc_context_size=10", NULL);
+      g_setenv ("ASAN_OPTIONS", slow, TRUE);
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  if (asan_options != NULL)
+    g_setenv ("ASAN_OPTIONS", asan_options, TRUE);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -578,8 +609,7 @@ main (int   argc,
 
   g_test_add_func ("/server/bad-input/depth-guard", test_depth_guard);
   g_test_add ("/server/bad-input/table", Fixture, NULL, fixture_set_up, test_table, fixture_tear_down);
-  g_test_add ("/server/bad-input/unparseable", Fixture, NULL, fixture_set_up, test_unparseable,
-              fixture_tear_down);
+  g_test_add_func ("/server/bad-input/unparseable", test_unparseable_in_child);
   g_test_add ("/server/bad-input/oversize-raw", Fixture, NULL, fixture_set_up, test_oversize_raw,
               fixture_tear_down);
   g_test_add ("/server/bad-input/sql-in-search", Fixture, NULL, fixture_set_up,
