@@ -3,7 +3,7 @@
 -- Every request is a different student of the provisioned roster, so each verification
 -- succeeds (201) and writes an application; if wrk outruns the roster, repeats get 409
 -- already_applied, which done() reports separately (and so do any other statuses).
--- WRK_PROVINCE, WRK_SCHOOL, WRK_CLASS_SIZE, WRK_STUDENTS and WRK_THREADS come from the
+-- WRK_PROVINCE, WRK_SCHOOL, WRK_CLASS_SIZE, WRK_STUDENTS, WRK_FIRST and WRK_THREADS come from the
 -- environment; the classes are as provision.py made them.
 --
 -- SPDX-License-Identifier: GPL-3.0-or-later
@@ -13,6 +13,8 @@ local province = os.getenv("WRK_PROVINCE")
 local school = os.getenv("WRK_SCHOOL")
 local class_size = tonumber(os.getenv("WRK_CLASS_SIZE") or "40")
 local students = tonumber(os.getenv("WRK_STUDENTS") or "1")
+-- The first student of this run: run-server's rounds each take a block of the roster.
+local first = tonumber(os.getenv("WRK_FIRST") or "0")
 
 function setup(thread)
   thread:set("tid", #threads)
@@ -31,7 +33,7 @@ function init(args)
 end
 
 function request()
-  local i = base + (n % block)
+  local i = first + base + (n % block)
   n = n + 1
   local body = string.format(
     '{"province":"%s","school":"%s","class":"一年级(%d)班","name":"学生%d","student_no":"W%07d",' ..

@@ -52,16 +52,23 @@ class Api:
         return json.loads(raw) if raw else None
 
 
+# A frame holds at most 200,000 rows (docs/protocol.md): a bigger roster goes in several.
+FRAME_ROWS = 100000
+
+
 def import_school(api, token, school, names_numbers):
-    rows = [{"seq": i + 1, "province": PROVINCE, "school": school, "class": klass(i),
-             "name": name, "student_no": no, "card_no": None}
-            for i, (name, no) in enumerate(names_numbers)]
-    payload = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()
-    frame = (f"LKIMPORT/1 {len(rows)}\n".encode() + payload + b"\n"
-             + f"LKEND {hashlib.sha256(payload).hexdigest()}\n".encode())
-    echo = api.call("POST", "/api/v1/imports", frame, token,
-                    content_type="application/vnd.lingka.import-frame")
-    api.call("POST", f"/api/v1/imports/{echo['batch_id']}/commit", {"checksum": echo["checksum"]}, token)
+    for start in range(0, len(names_numbers), FRAME_ROWS):
+        part = names_numbers[start:start + FRAME_ROWS]
+        rows = [{"seq": j + 1, "province": PROVINCE, "school": school, "class": klass(start + j),
+                 "name": name, "student_no": no, "card_no": None}
+                for j, (name, no) in enumerate(part)]
+        payload = json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()
+        frame = (f"LKIMPORT/1 {len(rows)}\n".encode() + payload + b"\n"
+                 + f"LKEND {hashlib.sha256(payload).hexdigest()}\n".encode())
+        echo = api.call("POST", "/api/v1/imports", frame, token,
+                        content_type="application/vnd.lingka.import-frame")
+        api.call("POST", f"/api/v1/imports/{echo['batch_id']}/commit", {"checksum": echo["checksum"]},
+                 token)
 
 
 def apply(api, school, i, name, no):
