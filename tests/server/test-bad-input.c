@@ -591,7 +591,8 @@ test_unparseable_in_child (void)
 
   if (asan_options != NULL)
     {
-      g_autofree char *slow = g_strconcat (asan_options, ":fast_unwind_on_malloc=0:malloc_context_size=10", NULL);
+      g_autofree char *slow = g_strconcat (asan_options,
+                                           ":fast_unwind_on_malloc=0:malloc_context_size=10", NULL);
       g_setenv ("ASAN_OPTIONS", slow, TRUE);
     }
   g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
