@@ -292,6 +292,63 @@ lk_secure_str_equal (const char *a,
   return CRYPTO_memcmp (a, b, len_a) == 0;
 }
 
+/* Small draws (tokens, ids, salts) come from a per-thread pool that is refilled from OpenSSL's
+ * generator RANDOM_POOL_BYTES at a time. Each RAND_bytes() call costs a fork check (a getpid()
+ * system call) and a re-key of the DRBG whatever its size; for a 40-byte token that was most of
+ * its cost. Bytes leave the pool once, and are wiped as they leave it and when the thread ends,
+ * so the pool holds no more than the generator's own state would let an attacker work out. */
+#define RANDOM_POOL_BYTES 1024
+#define RANDOM_POOL_MAX_DRAW 64
+
+typedef struct
+{
+  guint8 bytes[RANDOM_POOL_BYTES];
+  gsize  left;   /* unused bytes, at the end of bytes[] */
+} RandomPool;
+
+static void
+random_pool_free (gpointer data)
+{
+  OPENSSL_cleanse (data, sizeof (RandomPool));
+  g_free (data);
+}
+
+static GPrivate random_pool_key = G_PRIVATE_INIT (random_pool_free);
+
+static void
+random_bytes (guint8 *out,
+              gsize   n_bytes)
+{
+  RandomPool *pool;
+  guint8 *start;
+
+  /* Secrets, salts and tokens come from here. Carrying on with predictable bytes would be
+   * worse than stopping, and OpenSSL's generator only fails when the system has no entropy. */
+  if (n_bytes > RANDOM_POOL_MAX_DRAW)
+    {
+      if (RAND_bytes (out, (int) n_bytes) != 1)
+        g_error ("OpenSSL could not produce random bytes");
+      return;
+    }
+
+  pool = g_private_get (&random_pool_key);
+  if (pool == NULL)
+    {
+      pool = g_new0 (RandomPool, 1);
+      g_private_set (&random_pool_key, pool);
+    }
+  if (pool->left < n_bytes)
+    {
+      if (RAND_bytes (pool->bytes, sizeof pool->bytes) != 1)
+        g_error ("OpenSSL could not produce random bytes");
+      pool->left = sizeof pool->bytes;
+    }
+  start = pool->bytes + sizeof pool->bytes - pool->left;
+  memcpy (out, start, n_bytes);
+  OPENSSL_cleanse (start, n_bytes);
+  pool->left -= n_bytes;
+}
+
 char *
 lk_random_hex (gsize n_bytes)
 {
@@ -301,12 +358,7 @@ lk_random_hex (gsize n_bytes)
   g_return_val_if_fail (n_bytes > 0 && n_bytes <= G_MAXINT, NULL);
 
   bytes = g_malloc (n_bytes);
-
-  /* Secrets, salts and tokens come from here. Carrying on with predictable bytes would be
-   * worse than stopping, and OpenSSL's generator only fails when the system has no entropy. */
-  if (RAND_bytes (bytes, (int) n_bytes) != 1)
-    g_error ("OpenSSL could not produce random bytes");
-
+  random_bytes (bytes, n_bytes);
   hex = hex_encode (bytes, n_bytes);
   OPENSSL_cleanse (bytes, n_bytes);
 
@@ -319,10 +371,18 @@ lk_sha256_hex (const void *data,
 {
   guint8 out[EVP_MAX_MD_SIZE];
   unsigned int out_len = 0;
+  static const EVP_MD *sha256;
 
   g_return_val_if_fail (data != NULL || len == 0, NULL);
 
-  if (EVP_Digest (len > 0 ? data : "", len, out, &out_len, EVP_sha256 (), NULL) != 1)
+  /* Fetched once: EVP_sha256() makes every EVP_Digest() look the implementation up again. */
+  if (g_once_init_enter (&sha256))
+    {
+      EVP_MD *fetched = EVP_MD_fetch (NULL, "SHA256", NULL);
+
+      g_once_init_leave (&sha256, fetched != NULL ? fetched : EVP_sha256 ());
+    }
+  if (EVP_Digest (len > 0 ? data : "", len, out, &out_len, sha256, NULL) != 1)
     {
       g_warning ("SHA-256 failed");
       return NULL;
