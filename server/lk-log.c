@@ -17,7 +17,7 @@ lk_log_event_full (const char     *domain,
                    ...)
 {
   GLogField fields[MAX_FIELDS + 3];
-  g_autoptr(GString) text = g_string_new (message);
+  g_autoptr(GString) text = NULL;
   gsize n = 0;
   const char *key;
   va_list args;
@@ -25,6 +25,7 @@ lk_log_event_full (const char     *domain,
   if (g_log_writer_default_would_drop (level, domain))
     return;
 
+  text = g_string_new (message);
   va_start (args, message);
   while ((key = va_arg (args, const char *)) != NULL)
     {
