@@ -74,6 +74,16 @@ is_trimmable (gunichar c)
          c == 0x2060 || c == 0x3000 || c == 0xFEFF;
 }
 
+/* Characters that no mapping here touches and that NFC leaves as they are, whatever surrounds
+ * them: ASCII, and the CJK Unified Ideographs (with Extension A), which have no decomposition,
+ * combine with nothing and are not full-width forms. (The compatibility ideographs, U+F900 on,
+ * do decompose, and are not in these ranges.) */
+static gboolean
+is_nfc_stable (gunichar c)
+{
+  return c < 0x80 || (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF);
+}
+
 static gboolean
 has_control_chars (const char *text)
 {
@@ -402,7 +412,7 @@ lk_normalize_text (const char *text)
   const char *src = text;
   const char *start;
   const char *end;
-  gboolean ascii = TRUE;
+  gboolean stable = TRUE;
 
   if (text == NULL)
     return NULL;
@@ -410,11 +420,12 @@ lk_normalize_text (const char *text)
   if (!g_utf8_validate (text, -1, NULL))
     src = repaired = g_utf8_make_valid (text, -1);
 
-  for (const char *p = src; *p != '\0' && ascii; p++)
-    ascii = (guchar) *p < 0x80;
+  for (const char *p = src; *p != '\0' && stable; p = g_utf8_next_char (p))
+    stable = is_nfc_stable (g_utf8_get_char (p));
 
-  /* ASCII needs no mapping and is already NFC: only trim it (most student numbers). */
-  if (ascii)
+  /* ASCII and CJK ideographs need no mapping and are already NFC: only trim them (most names,
+   * classes, schools and student numbers). */
+  if (stable)
     {
       nfc = g_strdup (src);
     }

@@ -191,6 +191,10 @@ test_normalize_text (void)
     { "张\xe3\x80\x80三", "张 三" },                        /* U+3000 inside → space */
     { "ＡＢＣ１２３！～", "ABC123!~" },                     /* full-width ASCII */
     { "e\xcc\x81", "\xc3\xa9" },                            /* NFC: e + U+0301 → é */
+    { "三年级2班", "三年级2班" },                           /* ASCII and ideographs: as they are */
+    { "张三e\xcc\x81", "张三\xc3\xa9" },                    /* …until a combining mark */
+    { "\xef\xa4\x80", "\xe8\xb1\x88" },                       /* U+F900 (compatibility) → U+8C48 */
+    { "\xe3\x90\x80\xe4\xb8\x80", "\xe3\x90\x80\xe4\xb8\x80" },         /* U+3400, U+4E00 */
     { "", "" },
     { "   ", "" },
   };
