@@ -271,6 +271,28 @@ run_migrations (LkStore  *self,
   return TRUE;
 }
 
+/* Migration 5 edits table definitions through PRAGMA writable_schema, which a build of SQLite
+ * with defensive mode on by default refuses: it is off while the migrations run, and put back
+ * as it was after. */
+static gboolean
+run_migrations_with_schema_edits (LkStore  *self,
+                                  GError  **error)
+{
+  sqlite3 *db = lk_store_db (self, error);
+  int defensive = 0;
+  gboolean ok;
+
+  if (db == NULL)
+    return FALSE;
+  sqlite3_db_config (db, SQLITE_DBCONFIG_DEFENSIVE, -1, &defensive);
+  if (defensive)
+    sqlite3_db_config (db, SQLITE_DBCONFIG_DEFENSIVE, 0, NULL);
+  ok = run_migrations (self, error);
+  if (defensive)
+    sqlite3_db_config (db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL);
+  return ok;
+}
+
 static void
 lk_store_finalize (GObject *object)
 {
@@ -332,7 +354,7 @@ lk_store_new (const char  *path,
   self = g_object_new (LK_TYPE_STORE, NULL);
   self->path = g_strdup (path);
   self->synchronous = g_ascii_strup (synchronous, -1);
-  if (!run_migrations (self, error))
+  if (!run_migrations_with_schema_edits (self, error))
     return NULL;
   return g_steal_pointer (&self);
 }
