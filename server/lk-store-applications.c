@@ -199,7 +199,7 @@ lk_store_application_create (LkStore     *self,
 
   open_id = select_id (self,
                        "SELECT 1 FROM applications WHERE student_id = ?1 AND ?2 IS NULL "
-                       "AND (status = 'verified' OR status = 'paid' OR status = 'claimable')", student_id, NULL, error);
+                       "AND " LK_SQL_APPLICATION_IS_OPEN ("status"), student_id, NULL, error);
   if (open_id < 0)
     goto fail;
   if (open_id > 0)
@@ -617,7 +617,7 @@ lk_store_application_cancel (LkStore             *self,
       stmt = lk_store_prepare (self,
                                "SELECT a.id, a.status, st.school_id FROM applications a "
                                "JOIN students st ON st.id = a.student_id WHERE a.student_id = ?2 "
-                               "AND (a.status = 'verified' OR a.status = 'paid' OR a.status = 'claimable')", error);
+                               "AND " LK_SQL_APPLICATION_IS_OPEN ("a.status"), error);
     if (stmt == NULL)
       goto fail;
     if (by_parent)

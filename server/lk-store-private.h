@@ -90,6 +90,11 @@ gboolean  lk_store_add_rows           (LkStore     *self,
                                        const char  *what,
                                        GError     **error);
 
+/* An application that is still open, on its status column @col: spelled exactly as the partial
+ * index applications_open is (migration 5), so that SQLite uses the index for it. */
+#define LK_SQL_APPLICATION_IS_OPEN(col) \
+  "(" col " = 'verified' OR " col " = 'paid' OR " col " = 'claimable')"
+
 /* Appends an audit_log row inside the caller's transaction. */
 gboolean  lk_store_audit_in_tx        (LkStore     *self,
                                        gint64       user_id,

@@ -243,10 +243,16 @@ test_new_database (Fixture       *fixture,
                    ==, SQLITE_CONSTRAINT_UNIQUE);
   exec_ok (db, "ROLLBACK");
 
-  /* The store's open-application lookup (lk-store-applications.c) spells the index's condition
-   * as the index does, so SQLite can use it. */
+  /* The store's open-application lookups (lk-store-applications.c) spell the condition with
+   * LK_SQL_APPLICATION_IS_OPEN, as the index does, so SQLite uses the index for them. */
   plan = query_text (db, "EXPLAIN QUERY PLAN SELECT 1 FROM applications WHERE student_id = ?1 "
-                         "AND (status = 'verified' OR status = 'paid' OR status = 'claimable')");
+                         "AND " LK_SQL_APPLICATION_IS_OPEN ("status"));
+  g_test_message ("%s", plan);
+  g_assert_nonnull (strstr (plan, "applications_open"));
+  g_clear_pointer (&plan, g_free);
+  plan = query_text (db, "EXPLAIN QUERY PLAN SELECT a.id FROM applications a "
+                         "JOIN students st ON st.id = a.student_id WHERE a.student_id = ?2 "
+                         "AND " LK_SQL_APPLICATION_IS_OPEN ("a.status"));
   g_test_message ("%s", plan);
   g_assert_nonnull (strstr (plan, "applications_open"));
 
