@@ -57,7 +57,9 @@ WHERE type = 'table' AND name = 'claims';
 PRAGMA writable_schema = RESET;
 
 -- The open-application index is rebuilt with the OR form; the queries that use it spell its
--- condition the same way (lk-store-applications.c), or SQLite would not see that they can.
+-- condition the same way (LK_SQL_APPLICATION_IS_OPEN), or SQLite would not see that they can.
+-- Being DDL, the rebuild also changes the schema cookie, which the procedure above asks for:
+-- every other connection to the file rereads the edited definitions.
 DROP INDEX applications_open;
 CREATE UNIQUE INDEX applications_open ON applications (student_id)
   WHERE status = 'verified' OR status = 'paid' OR status = 'claimable';
