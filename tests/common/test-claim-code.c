@@ -226,6 +226,62 @@ test_helpers (void)
   g_assert_false (lk_secure_str_equal (NULL, NULL));
 }
 
+/* lk_random_hex() draws small values from a per-thread pool that it refills: across many
+ * refills, and on several threads at once, no bytes may come out twice. */
+#define RANDOM_THREADS 4
+#define RANDOM_DRAWS 3000
+
+static gpointer
+draw_values (gpointer data)
+{
+  static const gsize sizes[] = { 1, 7, 16, 40, 63, 64, 65, 100 };
+  GPtrArray *values = g_ptr_array_new_with_free_func (g_free);
+
+  for (guint i = 0; i < RANDOM_DRAWS; i++)
+    {
+      gsize n = sizes[i % G_N_ELEMENTS (sizes)];
+      char *hex = lk_random_hex (n);
+
+      g_assert_cmpuint (strlen (hex), ==, 2 * n);
+      g_ptr_array_add (values, hex);
+    }
+  return values;
+}
+
+static void
+test_random_pool (void)
+{
+  g_autoptr(GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  GThread *threads[RANDOM_THREADS];
+  GPtrArray *values[RANDOM_THREADS];
+  guint distinct_needed = 0;
+
+  for (guint t = 0; t < RANDOM_THREADS; t++)
+    threads[t] = g_thread_new ("random", draw_values, NULL);
+  for (guint t = 0; t < RANDOM_THREADS; t++)
+    values[t] = g_thread_join (threads[t]);
+
+  /* Every value of 7 bytes or more (56 bits) is new; a 1-byte one may repeat by chance. A pool
+   * that served bytes twice, within a thread or after a refill, would repeat them here. */
+  for (guint t = 0; t < RANDOM_THREADS; t++)
+    for (guint i = 0; i < values[t]->len; i++)
+      {
+        const char *hex = g_ptr_array_index (values[t], i);
+
+        if (strlen (hex) < 14)
+          continue;
+        distinct_needed++;
+        g_assert_false (g_hash_table_contains (seen, hex));
+        g_hash_table_add (seen, (gpointer) hex);
+      }
+  g_assert_cmpuint (g_hash_table_size (seen), ==, distinct_needed);
+  g_assert_cmpuint (distinct_needed, >, RANDOM_THREADS * RANDOM_DRAWS / 2);
+
+  g_hash_table_remove_all (seen);
+  for (guint t = 0; t < RANDOM_THREADS; t++)
+    g_ptr_array_unref (values[t]);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -240,6 +296,7 @@ main (int   argc,
   g_test_add_func ("/common/claim-code/digest-vectors", test_digest_vectors);
   g_test_add_func ("/common/claim-code/digest-params", test_digest_params);
   g_test_add_func ("/common/claim-code/helpers", test_helpers);
+  g_test_add_func ("/common/claim-code/random-pool", test_random_pool);
 
   return g_test_run ();
 }
