@@ -10,8 +10,8 @@
 -- Kinds Of Table Schema Changes", https://sqlite.org/lang_altertable.html): edit the text in
 -- sqlite_schema inside the migration's transaction, then reload it. Every row already satisfies
 -- the new constraint, as it is the old one written differently, so nothing is rewritten.
--- test-store checks that no definition keeps a long IN list, and that the constraints still
--- refuse what they refused.
+-- tests/server/test-store-schema.c checks that no definition keeps a long IN list, and that
+-- the constraints still take and refuse what they did.
 
 PRAGMA writable_schema = ON;
 
