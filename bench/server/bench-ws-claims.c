@@ -112,6 +112,7 @@ typedef struct
   gint64      cycle_started;
   gint64      next_claim_at;            /* paced: when the next claim is due; 0 if none is */
   guint64     seq;
+  guint       measured_claims;          /* answers to this kiosk's claims while measuring */
 } Active;
 
 typedef struct
@@ -192,6 +193,39 @@ compare_gint64 (gconstpointer a,
   gint64 x = *(const gint64 *) a, y = *(const gint64 *) b;
 
   return x < y ? -1 : x > y;
+}
+
+static gint
+compare_guint (gconstpointer a,
+               gconstpointer b)
+{
+  guint x = *(const guint *) a, y = *(const guint *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* How evenly the server shared itself out: claims answered per kiosk. In a closed loop, a kiosk
+ * whose connection waits behind busier ones gets fewer turns, and its claims are the tail. */
+static void
+print_fairness (Bench *bench)
+{
+  g_autoptr(GArray) counts = g_array_new (FALSE, FALSE, sizeof (guint));
+
+  for (guint i = 0; i < bench->actives->len; i++)
+    {
+      const Active *active = g_ptr_array_index (bench->actives, i);
+
+      g_array_append_val (counts, active->measured_claims);
+    }
+  if (counts->len == 0)
+    return;
+  g_array_sort (counts, compare_guint);
+  g_print ("fairness: claims per kiosk min=%u p10=%u p50=%u p90=%u max=%u\n",
+           g_array_index (counts, guint, 0),
+           g_array_index (counts, guint, counts->len / 10),
+           g_array_index (counts, guint, counts->len / 2),
+           g_array_index (counts, guint, counts->len * 9 / 10),
+           g_array_index (counts, guint, counts->len - 1));
 }
 
 static double
@@ -855,7 +889,10 @@ active_on_message (Active     *active,
     {
     case WAIT_CLAIM:
       if (bench->measuring)
-        g_array_append_val (bench->claim_us, elapsed);
+        {
+          g_array_append_val (bench->claim_us, elapsed);
+          active->measured_claims++;
+        }
 
       if (span_is (type, type_len, "claim.authorized"))
         {
@@ -1770,6 +1807,7 @@ main (int   argc,
            percentile_ms (bench.claim_us, 0.99),
            bench.claim_us->len ? g_array_index (bench.claim_us, gint64, bench.claim_us->len - 1) / 1000.0 : 0.0,
            bench.authorized);
+  print_fairness (&bench);
   g_print ("report: requests=%u rate=%.0f/s p50=%.3fms p99=%.3fms\n",
            bench.report_us->len, bench.report_us->len / seconds,
            percentile_ms (bench.report_us, 0.50), percentile_ms (bench.report_us, 0.99));
