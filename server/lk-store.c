@@ -16,6 +16,7 @@
 #include "lingka-server-resources.h"
 #include "lk-log.h"
 #include "lk-store-private.h"
+#include "lk-store-vfs.h"
 
 #define BUSY_TIMEOUT_MS 5000
 /* After a burst, a restarted WAL is cut back to this size. */
@@ -137,7 +138,8 @@ open_connection (LkStore  *self,
                                             statement_free);
   flags = SQLITE_OPEN_NOMUTEX
           | (self->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  rc = sqlite3_open_v2 (self->path, &conn->db, flags, NULL);
+  /* The store's VFS writes each commit's WAL frames in one system call (lk-store-vfs.c). */
+  rc = sqlite3_open_v2 (self->path, &conn->db, flags, lk_store_vfs_name ());
   if (rc != SQLITE_OK)
     {
       g_set_error (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED,
