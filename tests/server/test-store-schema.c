@@ -14,6 +14,7 @@
 #include <glib/gstdio.h>
 
 #include "lk-store-private.h"
+#include "lk-test-sqlite.h"
 
 #define MIGRATIONS "/cn/lingka/server/migrations/"
 
@@ -48,28 +49,6 @@ fixture_tear_down (Fixture       *fixture,
   g_free (fixture->dir);
 }
 
-/* A connection of the test's own, outside the store: foreign keys are off on it (SQLite's
- * default), so that a row can be written to check one constraint alone. */
-static sqlite3 *
-open_raw (const char *path)
-{
-  sqlite3 *db = NULL;
-
-  g_assert_cmpint (sqlite3_open (path, &db), ==, SQLITE_OK);
-  sqlite3_busy_timeout (db, 5000);
-  return db;
-}
-
-static void
-exec_ok (sqlite3    *db,
-         const char *sql)
-{
-  char *message = NULL;
-
-  if (sqlite3_exec (db, sql, NULL, NULL, &message) != SQLITE_OK)
-    g_error ("%s: %s", sql, message);
-}
-
 /* The extended result code of @sql run once with @value bound to ?1. */
 static int
 exec_with (sqlite3    *db,
@@ -93,26 +72,6 @@ exec_rc (sqlite3    *db,
 {
   sqlite3_exec (db, sql, NULL, NULL, NULL);
   return sqlite3_extended_errcode (db);
-}
-
-static char *
-query_text (sqlite3    *db,
-            const char *sql)
-{
-  sqlite3_stmt *stmt = NULL;
-  GString *text = g_string_new (NULL);
-
-  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
-  while (sqlite3_step (stmt) == SQLITE_ROW)
-    for (int c = 0; c < sqlite3_column_count (stmt); c++)
-      {
-        const char *value = (const char *) sqlite3_column_text (stmt, c);
-
-        g_string_append_printf (text, "%s%s", value != NULL ? value : "",
-                                c + 1 < sqlite3_column_count (stmt) ? "|" : "\n");
-      }
-  sqlite3_finalize (stmt);
-  return g_string_free (text, FALSE);
 }
 
 static void
@@ -197,7 +156,7 @@ all_rows (sqlite3 *db)
   for (guint i = 0; i < G_N_ELEMENTS (check_cases); i++)
     {
       g_autofree char *sql = g_strdup_printf ("SELECT * FROM %s ORDER BY rowid", check_cases[i].table);
-      g_autofree char *text = query_text (db, sql);
+      g_autofree char *text = lk_test_sqlite_text (db, sql);
 
       g_string_append_printf (rows, "%s:\n%s", check_cases[i].table, text);
     }
@@ -226,31 +185,31 @@ test_new_database (Fixture       *fixture,
   g_autofree char *plan = NULL;
 
   new_store (fixture->path);
-  db = open_raw (fixture->path);
+  db = lk_test_sqlite_open (fixture->path, NULL);
   assert_no_long_in_lists (db);
 
-  exec_ok (db, "BEGIN");
+  lk_test_sqlite_exec (db, "BEGIN");
   assert_checks_hold (db);
 
   /* One open application a student: the partial unique index still says so, and still lets
    * a closed one stand beside the open one. */
-  exec_ok (db, "INSERT INTO applications (id, student_id, token_hash, phone, status, fee_fen, consent_at, "
+  lk_test_sqlite_exec (db, "INSERT INTO applications (id, student_id, token_hash, phone, status, fee_fen, consent_at, "
                "consent_version, day, day_seq, created_at) VALUES ('old', 7, 'h', '1', 'issued', 1, 0, 'v1', "
                "'2026-01-01', 1, 0), ('new', 7, 'h', '1', 'paid', 1, 0, 'v1', '2026-01-01', 2, 0)");
   g_assert_cmpint (exec_rc (db, "INSERT INTO applications (id, student_id, token_hash, phone, status, fee_fen, "
                                "consent_at, consent_version, day, day_seq, created_at) VALUES ('again', 7, "
                                "'h', '1', 'verified', 1, 0, 'v1', '2026-01-01', 3, 0)"),
                    ==, SQLITE_CONSTRAINT_UNIQUE);
-  exec_ok (db, "ROLLBACK");
+  lk_test_sqlite_exec (db, "ROLLBACK");
 
   /* The store's open-application lookups (lk-store-applications.c) spell the condition with
    * LK_SQL_APPLICATION_IS_OPEN, as the index does, so SQLite uses the index for them. */
-  plan = query_text (db, "EXPLAIN QUERY PLAN SELECT 1 FROM applications WHERE student_id = ?1 "
+  plan = lk_test_sqlite_text (db, "EXPLAIN QUERY PLAN SELECT 1 FROM applications WHERE student_id = ?1 "
                          "AND " LK_SQL_APPLICATION_IS_OPEN ("status"));
   g_test_message ("%s", plan);
   g_assert_nonnull (strstr (plan, "applications_open"));
   g_clear_pointer (&plan, g_free);
-  plan = query_text (db, "EXPLAIN QUERY PLAN SELECT a.id FROM applications a "
+  plan = lk_test_sqlite_text (db, "EXPLAIN QUERY PLAN SELECT a.id FROM applications a "
                          "JOIN students st ON st.id = a.student_id WHERE a.student_id = ?2 "
                          "AND " LK_SQL_APPLICATION_IS_OPEN ("a.status"));
   g_test_message ("%s", plan);
@@ -267,13 +226,13 @@ test_upgrade_from_4 (Fixture       *fixture,
 {
   const char *migrations[] = { "0001-initial.sql", "0002-application-student-no.sql",
                                "0003-verify-index.sql", "0004-claims-indexes.sql" };
-  sqlite3 *db = open_raw (fixture->path);
+  sqlite3 *db = lk_test_sqlite_open (fixture->path, NULL);
   g_autofree char *rows_before = NULL;
   g_autofree char *rows_after = NULL;
   g_autofree char *version = NULL;
   g_autofree char *check = NULL;
 
-  exec_ok (db, "PRAGMA journal_mode = WAL");
+  lk_test_sqlite_exec (db, "PRAGMA journal_mode = WAL");
   for (guint i = 0; i < G_N_ELEMENTS (migrations); i++)
     {
       g_autofree char *path = g_strconcat (MIGRATIONS, migrations[i], NULL);
@@ -282,9 +241,9 @@ test_upgrade_from_4 (Fixture       *fixture,
 
       g_assert_nonnull (bytes);
       sql = g_strndup (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
-      exec_ok (db, sql);
+      lk_test_sqlite_exec (db, sql);
     }
-  exec_ok (db, "PRAGMA user_version = 4");
+  lk_test_sqlite_exec (db, "PRAGMA user_version = 4");
   for (guint i = 0; i < G_N_ELEMENTS (check_cases); i++)
     g_assert_cmpint (exec_with (db, check_cases[i].insert, check_cases[i].values[0]), ==, SQLITE_OK);
   rows_before = all_rows (db);
@@ -293,17 +252,17 @@ test_upgrade_from_4 (Fixture       *fixture,
 
   new_store (fixture->path);
 
-  db = open_raw (fixture->path);
-  version = query_text (db, "PRAGMA user_version");
+  db = lk_test_sqlite_open (fixture->path, NULL);
+  version = lk_test_sqlite_text (db, "PRAGMA user_version");
   g_assert_cmpstr (version, ==, "5\n");
   rows_after = all_rows (db);
   g_assert_cmpstr (rows_after, ==, rows_before);
-  check = query_text (db, "PRAGMA integrity_check");
+  check = lk_test_sqlite_text (db, "PRAGMA integrity_check");
   g_assert_cmpstr (check, ==, "ok\n");
   assert_no_long_in_lists (db);
-  exec_ok (db, "BEGIN");
+  lk_test_sqlite_exec (db, "BEGIN");
   assert_checks_hold (db);
-  exec_ok (db, "ROLLBACK");
+  lk_test_sqlite_exec (db, "ROLLBACK");
   sqlite3_close (db);
 }
 

@@ -25,6 +25,7 @@
 #include <glib/gstdio.h>
 
 #include "lk-store-vfs.h"
+#include "lk-test-sqlite.h"
 
 #define ROWS 400
 #define ROW_BYTES 1000
@@ -35,57 +36,6 @@ typedef struct
   char    *path;
   sqlite3 *db;     /* through the store's VFS */
 } Fixture;
-
-static void
-exec_ok (sqlite3    *db,
-         const char *sql)
-{
-  char *message = NULL;
-  int rc = sqlite3_exec (db, sql, NULL, NULL, &message);
-
-  if (rc != SQLITE_OK)
-    g_error ("%s: %s", sql, message);
-}
-
-static sqlite3 *
-open_db (const char *path,
-         const char *vfs)
-{
-  sqlite3 *db = NULL;
-
-  g_assert_cmpint (sqlite3_open_v2 (path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfs),
-                   ==, SQLITE_OK);
-  sqlite3_busy_timeout (db, 5000);
-  return db;
-}
-
-static gint64
-query_int (sqlite3    *db,
-           const char *sql)
-{
-  sqlite3_stmt *stmt = NULL;
-  gint64 value;
-
-  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  value = sqlite3_column_int64 (stmt, 0);
-  sqlite3_finalize (stmt);
-  return value;
-}
-
-static char *
-query_text (sqlite3    *db,
-            const char *sql)
-{
-  sqlite3_stmt *stmt = NULL;
-  char *value;
-
-  g_assert_cmpint (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL), ==, SQLITE_OK);
-  g_assert_cmpint (sqlite3_step (stmt), ==, SQLITE_ROW);
-  value = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
-  sqlite3_finalize (stmt);
-  return value;
-}
 
 /* ROWS rows of ROW_BYTES each, about 100 pages: one transaction. Each row's payload is
  * derived from its id and @round, so that a reader can check every byte of it. */
@@ -120,16 +70,16 @@ assert_rows (sqlite3 *db,
   g_autofree char *sql = g_strdup_printf (
       "SELECT count(*) FROM t WHERE payload = printf('%%0%dd', id * 7919 + %d)", ROW_BYTES, round);
 
-  g_assert_cmpint (query_int (db, "SELECT count(*) FROM t"), ==, expected_rows);
-  g_assert_cmpint (query_int (db, sql), ==, expected_rows);
+  g_assert_cmpint (lk_test_sqlite_int (db, "SELECT count(*) FROM t"), ==, expected_rows);
+  g_assert_cmpint (lk_test_sqlite_int (db, sql), ==, expected_rows);
 }
 
 static void
 assert_intact (sqlite3 *db)
 {
-  g_autofree char *check = query_text (db, "PRAGMA integrity_check");
+  g_autofree char *check = lk_test_sqlite_text (db, "PRAGMA integrity_check");
 
-  g_assert_cmpstr (check, ==, "ok");
+  g_assert_cmpstr (check, ==, "ok\n");
 }
 
 static void
@@ -139,8 +89,8 @@ fixture_set_up (Fixture       *fixture,
   fixture->dir = g_dir_make_tmp ("lingka-vfs-XXXXXX", NULL);
   g_assert_nonnull (fixture->dir);
   fixture->path = g_build_filename (fixture->dir, "lingka.db", NULL);
-  fixture->db = open_db (fixture->path, lk_store_vfs_name ());
-  exec_ok (fixture->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+  fixture->db = lk_test_sqlite_open (fixture->path, lk_store_vfs_name ());
+  lk_test_sqlite_exec (fixture->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
                         "PRAGMA wal_autocheckpoint = 0;"
                         "CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)");
 }
@@ -192,18 +142,18 @@ static void
 test_commit_visible_to_other_connections (Fixture       *fixture,
                                           gconstpointer  data)
 {
-  sqlite3 *other = open_db (fixture->path, NULL);
+  sqlite3 *other = lk_test_sqlite_open (fixture->path, NULL);
 
   for (int round = 0; round < 5; round++)
     {
       g_assert_cmpint (insert_rows (fixture->db, 1 + round * ROWS, round), ==, SQLITE_OK);
       /* The same rows, read at once through SQLite's own VFS and file handles. */
-      g_assert_cmpint (query_int (other, "SELECT count(*) FROM t"), ==, (round + 1) * ROWS);
+      g_assert_cmpint (lk_test_sqlite_int (other, "SELECT count(*) FROM t"), ==, (round + 1) * ROWS);
       {
         g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM t WHERE id > %d AND "
                                                 "payload = printf('%%0%dd', id * 7919 + %d)",
                                                 round * ROWS, ROW_BYTES, round);
-        g_assert_cmpint (query_int (other, sql), ==, ROWS);
+        g_assert_cmpint (lk_test_sqlite_int (other, sql), ==, ROWS);
       }
     }
   assert_intact (other);
@@ -236,7 +186,7 @@ test_crash_copy_recovers (Fixture       *fixture,
   /* The files as a crash would leave them: the connection still open, nothing checkpointed. */
   copy_file (fixture->path, copy);
   copy_file (wal, copy_wal);
-  recovered = open_db (copy, NULL);
+  recovered = lk_test_sqlite_open (copy, NULL);
   assert_rows (recovered, 2 * ROWS, 0);
   assert_intact (recovered);
   sqlite3_close (recovered);
@@ -247,7 +197,7 @@ static void
 test_spilled_pages_rewritten (Fixture       *fixture,
                               gconstpointer  data)
 {
-  sqlite3 *other = open_db (fixture->path, NULL);
+  sqlite3 *other = lk_test_sqlite_open (fixture->path, NULL);
   g_autofree char *update = g_strdup_printf ("UPDATE t SET payload = printf('%%0%dd', id * 7919 + 1)",
                                              ROW_BYTES);
 
@@ -255,15 +205,15 @@ test_spilled_pages_rewritten (Fixture       *fixture,
 
   /* A page cache of 10 pages spills to the WAL in the middle of the transaction; the second
    * update changes the spilled pages again, which SQLite writes over their frames. */
-  exec_ok (fixture->db, "PRAGMA cache_size = 10; PRAGMA cache_spill = 5");
-  exec_ok (fixture->db, "BEGIN IMMEDIATE");
-  exec_ok (fixture->db, "UPDATE t SET payload = printf('%0999d', id)");
+  lk_test_sqlite_exec (fixture->db, "PRAGMA cache_size = 10; PRAGMA cache_spill = 5");
+  lk_test_sqlite_exec (fixture->db, "BEGIN IMMEDIATE");
+  lk_test_sqlite_exec (fixture->db, "UPDATE t SET payload = printf('%0999d', id)");
   /* Read back inside the transaction: the spilled pages come from the WAL, some of them from
    * frames the VFS still holds. */
-  g_assert_cmpint (query_int (fixture->db, "SELECT count(*) FROM t WHERE payload = printf('%0999d', id)"),
+  g_assert_cmpint (lk_test_sqlite_int (fixture->db, "SELECT count(*) FROM t WHERE payload = printf('%0999d', id)"),
                    ==, ROWS);
-  exec_ok (fixture->db, update);
-  exec_ok (fixture->db, "COMMIT");
+  lk_test_sqlite_exec (fixture->db, update);
+  lk_test_sqlite_exec (fixture->db, "COMMIT");
 
   assert_rows (other, ROWS, 1);
   assert_intact (other);
@@ -294,7 +244,7 @@ test_failed_write_fails_commit (Fixture       *fixture,
 
   g_assert_cmpint (rc, !=, SQLITE_OK);
   {
-    sqlite3 *other = open_db (fixture->path, NULL);
+    sqlite3 *other = lk_test_sqlite_open (fixture->path, NULL);
 
     assert_rows (other, ROWS, 0);
     assert_intact (other);
