@@ -13,9 +13,13 @@
  *   whole transaction is in the file, in the kernel's page cache, before SQLite publishes it in
  *   the WAL index and before sqlite3_step() returns: other connections, which read the WAL
  *   with their own file handles, never see a frame that is not there;
- * - when the buffer is full, or a write is not contiguous (the WAL header on a restart, the
- *   checksum rewrites of a transaction that changed a page twice);
+ * - when the buffer is full, or the next append does not follow it;
  * - before any other operation on the file (read, size, truncate, sync, file control, close).
+ * Only appends are held back. A write inside what this handle has written already (the WAL
+ * header at a restart, a frame written over because its page changed again in the same
+ * transaction, the checksums SQLite then rewrites up to the commit frame, after the commit
+ * frame itself) goes straight through, after what is buffered: the last of those rewrites is
+ * the commit frame's header, and nothing after it would push it out.
  * A failed write is reported by the xWrite that triggered it, or the operation that flushed,
  * and SQLite rolls the transaction back; the frames left in the file past the last commit are
  * then ignored as WAL frames always are. A crash loses at most the transaction in progress,
@@ -50,6 +54,7 @@ typedef struct
   gsize         buffered;
   sqlite3_int64 buffer_offset; /* where buffer[0] goes in the file */
   gboolean      commit_header; /* the last append was a commit frame's header */
+  sqlite3_int64 end;           /* the end of the furthest write through this handle */
 } LkVfsFile;
 
 static sqlite3_vfs *root_vfs;
@@ -93,6 +98,19 @@ vfs_write (sqlite3_file  *f,
 
   if (!file->is_wal)
     return REAL_METHODS (f)->xWrite (REAL (f), data, amount, offset);
+
+  if (offset < file->end)
+    {
+      rc = wal_flush (file);
+      if (rc != SQLITE_OK)
+        return rc;
+      /* The WAL header: SQLite starts the WAL over, and appends follow it. */
+      if (offset == 0)
+        file->end = amount;
+      g_atomic_int_inc (&physical_wal_writes);
+      return REAL_METHODS (f)->xWrite (REAL (f), data, amount, offset);
+    }
+  file->end = offset + amount;
 
   ends_commit = file->commit_header;
   if (file->buffered > 0

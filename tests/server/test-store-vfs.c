@@ -2,7 +2,8 @@
  *
  * The VFS holds WAL appends back and writes them out together, at the end of each commit. What
  * must hold, and what each test would catch:
- * - the frames go out in a few writes, not two a frame (otherwise the VFS does nothing);
+ * - the frames go out in a few writes, not two a frame (otherwise the VFS does nothing), and
+ *   still do once SQLite has started the WAL over;
  * - a commit is in the file when sqlite3_step() returns: another connection, on SQLite's own
  *   VFS and file handles, reads every row at once (frames left in the buffer would be read as
  *   garbage or missing pages);
@@ -10,7 +11,8 @@
  *   every committed row and passes integrity_check;
  * - a transaction that spills pages to the WAL before its commit, reads them back, and then
  *   changes them again (SQLite then rewrites frames in place and re-reads them to fix the
- *   checksums) sees its own writes and ends up whole;
+ *   checksums) sees its own writes and ends up whole, in the file at once (a crash copy
+ *   recovers it);
  * - a write that fails when the buffer goes out fails the commit, and leaves the database as it
  *   was before the transaction (a failure swallowed by the buffer would lose the transaction
  *   while SQLite reported it committed).
@@ -171,26 +173,60 @@ copy_file (const char *from,
   g_assert_true (g_file_set_contents (to, contents, length, NULL));
 }
 
+/* The files as a crash would leave them (the connection still open, nothing checkpointed),
+ * recovered by SQLite's own VFS: every committed row is there, as written in @round. */
 static void
-test_crash_copy_recovers (Fixture       *fixture,
-                          gconstpointer  data)
+assert_crash_copy_recovers (Fixture *fixture,
+                            gint64   expected_rows,
+                            int      round)
 {
   g_autofree char *copy = g_build_filename (fixture->dir, "copy.db", NULL);
   g_autofree char *wal = g_strconcat (fixture->path, "-wal", NULL);
   g_autofree char *copy_wal = g_strconcat (copy, "-wal", NULL);
   sqlite3 *recovered;
 
-  g_assert_cmpint (insert_rows (fixture->db, 1, 0), ==, SQLITE_OK);
-  g_assert_cmpint (insert_rows (fixture->db, 1 + ROWS, 0), ==, SQLITE_OK);
-
-  /* The files as a crash would leave them: the connection still open, nothing checkpointed. */
   copy_file (fixture->path, copy);
   copy_file (wal, copy_wal);
   recovered = lk_test_sqlite_open (copy, NULL);
-  assert_rows (recovered, 2 * ROWS, 0);
+  assert_rows (recovered, expected_rows, round);
   assert_intact (recovered);
   sqlite3_close (recovered);
   remove_db_files (copy);
+}
+
+static void
+test_crash_copy_recovers (Fixture       *fixture,
+                          gconstpointer  data)
+{
+  g_assert_cmpint (insert_rows (fixture->db, 1, 0), ==, SQLITE_OK);
+  g_assert_cmpint (insert_rows (fixture->db, 1 + ROWS, 0), ==, SQLITE_OK);
+  assert_crash_copy_recovers (fixture, 2 * ROWS, 0);
+}
+
+/* After a checkpoint the next transaction starts the WAL over from its header: its frames
+ * are appends again, gathered as before, and recovered after a crash like any others. */
+static void
+test_restarted_wal (Fixture       *fixture,
+                    gconstpointer  data)
+{
+  int frames = 0, checkpointed = 0;
+  guint before, writes;
+
+  g_assert_cmpint (insert_rows (fixture->db, 1, 0), ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_wal_checkpoint_v2 (fixture->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                              &frames, &checkpointed), ==, SQLITE_OK);
+  g_assert_cmpint (checkpointed, ==, frames);
+
+  before = lk_store_vfs_debug_wal_writes ();
+  g_assert_cmpint (insert_rows (fixture->db, 1 + ROWS, 0), ==, SQLITE_OK);
+  writes = lk_store_vfs_debug_wal_writes () - before;
+  g_assert_cmpint (sqlite3_wal_checkpoint_v2 (fixture->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                              &frames, &checkpointed), ==, SQLITE_OK);
+  g_test_message ("after the restart: %d frames in %u writes", frames, writes);
+  /* The second transaction's frames only: the WAL started over. */
+  g_assert_cmpint (frames, <, 200);
+  g_assert_cmpuint (writes, <=, frames * 4120 / (124 * 1024) + 3);
+  assert_crash_copy_recovers (fixture, 2 * ROWS, 0);
 }
 
 static void
@@ -218,6 +254,9 @@ test_spilled_pages_rewritten (Fixture       *fixture,
   assert_rows (other, ROWS, 1);
   assert_intact (other);
   sqlite3_close (other);
+  /* The frames written over, and the checksums SQLite rewrote after them up to the commit
+   * frame's, are all in the file as soon as the commit returns. */
+  assert_crash_copy_recovers (fixture, ROWS, 1);
 }
 
 static void
@@ -264,6 +303,8 @@ main (int   argc,
 
   g_test_add ("/store/vfs/one-write-per-buffer", Fixture, NULL,
               fixture_set_up, test_one_write_per_buffer, fixture_tear_down);
+  g_test_add ("/store/vfs/restarted-wal", Fixture, NULL,
+              fixture_set_up, test_restarted_wal, fixture_tear_down);
   g_test_add ("/store/vfs/commit-visible-to-other-connections", Fixture, NULL,
               fixture_set_up, test_commit_visible_to_other_connections, fixture_tear_down);
   g_test_add ("/store/vfs/crash-copy-recovers", Fixture, NULL,
