@@ -15,11 +15,16 @@
  *   with their own file handles, never see a frame that is not there;
  * - when the buffer is full, or the next append does not follow it;
  * - before any other operation on the file (read, size, truncate, sync, file control, close).
- * Only appends are held back. A write inside what this handle has written already (the WAL
- * header at a restart, a frame written over because its page changed again in the same
- * transaction, the checksums SQLite then rewrites up to the commit frame, after the commit
- * frame itself) goes straight through, after what is buffered: the last of those rewrites is
- * the commit frame's header, and nothing after it would push it out.
+ * Only appends are held back. A write inside what this transaction has written already (a
+ * frame written over because its page changed again, the checksums SQLite then rewrites up to
+ * the commit frame, after the commit frame itself) goes straight through, after what is
+ * buffered: the last of those rewrites is the commit frame's header, and nothing after it would
+ * push it out. The buffer never outlives the connection's hold on the WAL's write lock: when the
+ * lock is released (after a commit, or a rollback that left spilled frames in the buffer),
+ * whatever is left goes out then, before any other connection can write where those frames
+ * were. And where the transaction's first write lands is where its appends start, whoever
+ * wrote the WAL (or started it over) since. Both hooks see the lock through the database file's
+ * xShmLock() on the same thread: SQLite uses a connection from one thread at a time.
  * A failed write is reported by the xWrite that triggered it, or the operation that flushed,
  * and SQLite rolls the transaction back; the frames left in the file past the last commit are
  * then ignored as WAL frames always are. A crash loses at most the transaction in progress,
@@ -57,8 +62,18 @@ typedef struct
   sqlite3_int64 end;           /* the end of the furthest write through this handle */
 } LkVfsFile;
 
+/* SQLite's lock on writing the WAL: the first of its shared-memory locks (wal.c). */
+#define WAL_WRITE_LOCK 0
+
 static sqlite3_vfs *root_vfs;
 static gint physical_wal_writes;   /* for the tests */
+
+/* This thread's write transaction on a WAL, if any. */
+static _Thread_local struct
+{
+  gboolean   starting;   /* the write lock was just taken: the next WAL write sets the end */
+  LkVfsFile *buffering;  /* the WAL file this thread last buffered appends for */
+} transaction;
 
 #define REAL(f) (((LkVfsFile *) (f))->real)
 #define REAL_METHODS(f) (REAL (f)->pMethods)
@@ -99,6 +114,12 @@ vfs_write (sqlite3_file  *f,
   if (!file->is_wal)
     return REAL_METHODS (f)->xWrite (REAL (f), data, amount, offset);
 
+  /* The transaction's first write: an append at the WAL's end, or its header at a restart. */
+  if (transaction.starting)
+    {
+      transaction.starting = FALSE;
+      file->end = offset;
+    }
   if (offset < file->end)
     {
       rc = wal_flush (file);
@@ -134,6 +155,7 @@ vfs_write (sqlite3_file  *f,
     file->buffer_offset = offset;
   memcpy (file->buffer + file->buffered, data, amount);
   file->buffered += amount;
+  transaction.buffering = file;
   file->commit_header = is_commit_frame_header (data, amount);
 
   /* The commit frame's page is the transaction's last write. */
@@ -149,6 +171,8 @@ vfs_close (sqlite3_file *f)
   int flush_rc = wal_flush (file);
   int rc = REAL_METHODS (f)->xClose (REAL (f));
 
+  if (transaction.buffering == file)
+    transaction.buffering = NULL;
   g_clear_pointer (&file->buffer, g_free);
   return flush_rc != SQLITE_OK ? flush_rc : rc;
 }
@@ -253,7 +277,28 @@ vfs_shm_lock (sqlite3_file *f,
               int           n,
               int           flags)
 {
-  return REAL_METHODS (f)->xShmLock (REAL (f), offset, n, flags);
+  gboolean write_lock = offset == WAL_WRITE_LOCK && (flags & SQLITE_SHM_EXCLUSIVE) != 0;
+  int rc;
+
+  if (write_lock && (flags & SQLITE_SHM_UNLOCK) != 0)
+    {
+      /* Empty after a commit; after a rollback, frames past the WAL's end that nobody reads:
+       * they go out now, while nobody else can write there. */
+      if (transaction.buffering != NULL)
+        {
+          int flush_rc = wal_flush (transaction.buffering);
+
+          if (flush_rc != SQLITE_OK)
+            g_debug ("Rolled-back WAL frames not written (SQLite error %d)", flush_rc);
+          transaction.buffering = NULL;
+        }
+      transaction.starting = FALSE;
+    }
+
+  rc = REAL_METHODS (f)->xShmLock (REAL (f), offset, n, flags);
+  if (write_lock && (flags & SQLITE_SHM_LOCK) != 0 && rc == SQLITE_OK)
+    transaction.starting = TRUE;
+  return rc;
 }
 
 static void
@@ -459,6 +504,12 @@ lk_store_vfs_name (void)
       g_once_init_leave (&registered, 1);
     }
   return LK_STORE_VFS_NAME;
+}
+
+gsize
+lk_store_vfs_debug_buffered (void)
+{
+  return transaction.buffering != NULL ? transaction.buffering->buffered : 0;
 }
 
 guint

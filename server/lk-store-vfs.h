@@ -15,5 +15,7 @@ const char *lk_store_vfs_name             (void);
 
 /* How many writes the VFS has made to WAL files since the process started. */
 guint       lk_store_vfs_debug_wal_writes (void);
+/* How many bytes of WAL appends this thread holds back, outside a write transaction: none. */
+gsize       lk_store_vfs_debug_buffered   (void);
 
 G_END_DECLS
