@@ -26,8 +26,7 @@
 #include "lk-server.h"
 
 #define LISTEN_BACKLOG 4096
-/* How often the maintenance thread asks the store whether a checkpoint is due. */
-#define CHECKPOINT_TICK_MS 100
+#define CHECKPOINT_INTERVAL_S 1
 #define PURGE_INTERVAL_S 3600
 #define SMS_BATCH 32
 #define SMS_MAX_DELAY_S 3600
@@ -365,12 +364,11 @@ on_sms_kick_cb (gpointer user_data)
 }
 
 static gboolean
-on_checkpoint_tick_cb (gpointer user_data)
+on_checkpoint_cb (gpointer user_data)
 {
   LkServer *self = user_data;
 
-  if (lk_store_checkpoint_due (self->store))
-    lk_store_checkpoint (self->store);
+  lk_store_checkpoint (self->store);
   return G_SOURCE_CONTINUE;
 }
 
@@ -402,12 +400,7 @@ maintenance_thread (gpointer data)
 
   g_main_context_push_thread_default (self->maintenance_context);
   attach_timeout (self->maintenance_context, 1, on_sms_tick_cb, self);
-  {
-    g_autoptr(GSource) source = g_timeout_source_new (CHECKPOINT_TICK_MS);
-
-    g_source_set_callback (source, on_checkpoint_tick_cb, self, NULL);
-    g_source_attach (source, self->maintenance_context);
-  }
+  attach_timeout (self->maintenance_context, CHECKPOINT_INTERVAL_S, on_checkpoint_cb, self);
   attach_timeout (self->maintenance_context, PURGE_INTERVAL_S, on_purge_cb, self);
   /* Whatever a previous run left in the outbox goes out first. */
   send_due_sms (self);

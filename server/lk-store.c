@@ -55,13 +55,6 @@ struct _LkStore
   GMutex      lock;
   GHashTable *connections;  /* GThread* → LkConnection* */
 
-  /* When to checkpoint (lk_store_checkpoint_due()). wal_frames is set by every commit (the
-   * WAL hook); the other two only by lk_store_checkpoint(), which runs on the maintenance
-   * thread, and once more at stop after that thread has ended. */
-  gint        wal_frames;
-  int         checkpointed_frames;
-  gint64      checkpointed_at;
-
   /* SQLite has one writer. Writers of this process queue here instead of meeting in SQLite's
    * busy handler, which sleeps in steps of milliseconds and so turns a few microseconds of
    * contention between listener threads into whole milliseconds for every request. */
@@ -130,19 +123,6 @@ exec_sql (sqlite3     *db,
   return TRUE;
 }
 
-/* After every commit, on the committing thread: how many frames the WAL holds now. */
-static int
-on_wal_commit (void       *user_data,
-               sqlite3    *db,
-               const char *database,
-               int         frames)
-{
-  LkStore *self = user_data;
-
-  g_atomic_int_set (&self->wal_frames, frames);
-  return SQLITE_OK;
-}
-
 static LkConnection *
 open_connection (LkStore  *self,
                  GError  **error)
@@ -184,8 +164,6 @@ open_connection (LkStore  *self,
       lk_connection_free (conn);
       return NULL;
     }
-  if (!self->read_only)
-    sqlite3_wal_hook (conn->db, on_wal_commit, self);
   return conn;
 }
 
@@ -926,27 +904,6 @@ lk_store_backup (LkStore     *self,
 #define CHECKPOINT_TAIL_FRAMES 256
 #define CHECKPOINT_RESTART_FRAMES 32768
 
-/* How often: a quiet server once a second, if anything was written; a busy one every
- * CHECKPOINT_EVERY_FRAMES new frames (32 MiB of WAL), which under full load is three or four
- * times a second. Once a second under full load, each checkpoint copied for 100-120 ms, and
- * every claim in flight meanwhile waited: the closed loop's maximum went from 38-58 ms to
- * 21-28 ms (docs/bench-server.md, "Sixth session"). */
-#define CHECKPOINT_EVERY_FRAMES 8192
-#define CHECKPOINT_MAX_WAIT_US G_USEC_PER_SEC
-
-gboolean
-lk_store_checkpoint_due (LkStore *self)
-{
-  int frames = g_atomic_int_get (&self->wal_frames);
-  /* Fewer than at the last checkpoint: the WAL started over since, and all of them are new. */
-  int fresh = frames >= self->checkpointed_frames ? frames - self->checkpointed_frames : frames;
-
-  if (fresh == 0)
-    return FALSE;
-  return fresh >= CHECKPOINT_EVERY_FRAMES
-         || g_get_monotonic_time () - self->checkpointed_at >= CHECKPOINT_MAX_WAIT_US;
-}
-
 static int
 checkpoint_passive (sqlite3 *db,
                     int     *log_frames,
@@ -986,12 +943,10 @@ lk_store_checkpoint (LkStore *self)
   if (db == NULL || self->read_only)
     return;
 
-  self->checkpointed_at = g_get_monotonic_time ();
   for (guint pass = 0; pass < CHECKPOINT_PASSES; pass++)
     if (checkpoint_passive (db, &log_frames, &remaining) != SQLITE_OK
         || remaining <= CHECKPOINT_TAIL_FRAMES)
       break;
-  self->checkpointed_frames = log_frames;
   if (log_frames > 0)
     sync_database_file (self);
   /* Not long yet; or the passes did not catch up and the rest would hold the writers too
@@ -1003,7 +958,7 @@ lk_store_checkpoint (LkStore *self)
   /* The tail's syncs cover whatever arrived since the last pass and the last sync, and the
    * sync above took a while under load (tens of milliseconds, with the WAL growing all the
    * while). One more pass and sync right before the writers are held leaves the tail only the
-   * last few milliseconds' frames (15–43 ms of waiting became 4–11 ms, docs/bench-server.md). */
+   * last few milliseconds' frames (15–43 ms of waiting became 4–8 ms, docs/bench-server.md). */
   if (checkpoint_passive (db, &log_frames, &remaining) == SQLITE_OK)
     sync_database_file (self);
   if (acquire_writer (self, NULL))

@@ -53,8 +53,6 @@ gboolean    lk_store_backup                (LkStore      *self,
  * copies its last frames holding the writer turn (a few milliseconds), so that the next write
  * starts it over instead of letting it grow. */
 void        lk_store_checkpoint            (LkStore      *self);
-/* Whether the WAL has grown enough, or long enough ago, for lk_store_checkpoint(). */
-gboolean    lk_store_checkpoint_due        (LkStore      *self);
 /* The batch writer (group commit). lk_store_run_async() runs @func at once on the calling
  * thread when no batch is running; otherwise it queues it, and the store's writer thread runs
  * every job queued at that moment in one transaction. Each job runs in a savepoint of its own
