@@ -59,7 +59,7 @@ typedef struct
   gsize         buffered;
   sqlite3_int64 buffer_offset; /* where buffer[0] goes in the file */
   gboolean      commit_header; /* the last append was a commit frame's header */
-  sqlite3_int64 end;           /* the end of the furthest write through this handle */
+  sqlite3_int64 end;           /* how far this transaction's writes reach: below it, in place */
 } LkVfsFile;
 
 /* SQLite's lock on writing the WAL: the first of its shared-memory locks (wal.c). */
@@ -67,6 +67,7 @@ typedef struct
 
 static sqlite3_vfs *root_vfs;
 static gint physical_wal_writes;   /* for the tests */
+static gint published_early;       /* for the tests: WAL index headers written over held-back frames */
 
 /* This thread's write transaction on a WAL, if any. */
 static _Thread_local struct
@@ -125,7 +126,9 @@ vfs_write (sqlite3_file  *f,
       rc = wal_flush (file);
       if (rc != SQLITE_OK)
         return rc;
-      /* The WAL header: SQLite starts the WAL over, and appends follow it. */
+      /* The WAL header: SQLite starts the WAL over, and appends follow it. (The first write of
+       * a transaction anyway, but with locking_mode=EXCLUSIVE SQLite takes no shared-memory
+       * locks, so xShmLock() never marks the transaction's start.) */
       if (offset == 0)
         file->end = amount;
       g_atomic_int_inc (&physical_wal_writes);
@@ -304,6 +307,10 @@ vfs_shm_lock (sqlite3_file *f,
 static void
 vfs_shm_barrier (sqlite3_file *f)
 {
+  /* SQLite publishes a commit in the WAL index between two barriers; by then its frames must
+   * be in the file (the commit frame's page pushed them out). */
+  if (transaction.buffering != NULL && transaction.buffering->buffered > 0)
+    g_atomic_int_inc (&published_early);
   REAL_METHODS (f)->xShmBarrier (REAL (f));
 }
 
@@ -504,6 +511,12 @@ lk_store_vfs_name (void)
       g_once_init_leave (&registered, 1);
     }
   return LK_STORE_VFS_NAME;
+}
+
+guint
+lk_store_vfs_debug_published_early (void)
+{
+  return (guint) g_atomic_int_get (&published_early);
 }
 
 gsize

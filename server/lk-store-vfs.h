@@ -15,6 +15,9 @@ const char *lk_store_vfs_name             (void);
 
 /* How many writes the VFS has made to WAL files since the process started. */
 guint       lk_store_vfs_debug_wal_writes (void);
+/* How many times SQLite wrote the WAL index while this process held back WAL appends of the
+ * transaction being published: none. */
+guint       lk_store_vfs_debug_published_early (void);
 /* How many bytes of WAL appends this thread holds back, outside a write transaction: none. */
 gsize       lk_store_vfs_debug_buffered   (void);
 

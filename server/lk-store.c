@@ -958,7 +958,7 @@ lk_store_checkpoint (LkStore *self)
   /* The tail's syncs cover whatever arrived since the last pass and the last sync, and the
    * sync above took a while under load (tens of milliseconds, with the WAL growing all the
    * while). One more pass and sync right before the writers are held leaves the tail only the
-   * last few milliseconds' frames (15–43 ms of waiting became 4–8 ms, docs/bench-server.md). */
+   * last few milliseconds' frames (15–43 ms of waiting became 4–11 ms, docs/bench-server.md). */
   if (checkpoint_passive (db, &log_frames, &remaining) == SQLITE_OK)
     sync_database_file (self);
   if (acquire_writer (self, NULL))

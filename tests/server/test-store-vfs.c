@@ -3,16 +3,19 @@
  * The VFS holds WAL appends back and writes them out together, at the end of each commit. What
  * must hold, and what each test would catch:
  * - the frames go out in a few writes, not two a frame (otherwise the VFS does nothing), and
- *   still do once SQLite has started the WAL over;
+ *   still do once another connection has started the WAL over;
  * - a commit is in the file when sqlite3_step() returns: another connection, on SQLite's own
  *   VFS and file handles, reads every row at once (frames left in the buffer would be read as
- *   garbage or missing pages);
+ *   garbage or missing pages); and already when SQLite publishes it in the WAL index, which
+ *   another thread could read from in between (every test checks that, at its end);
  * - a copy of the files taken while the connection is still open, as after a crash, recovers
  *   every committed row and passes integrity_check;
  * - a transaction that spills pages to the WAL before its commit, reads them back, and then
  *   changes them again (SQLite then rewrites frames in place and re-reads them to fix the
  *   checksums) sees its own writes and ends up whole, in the file at once (a crash copy
  *   recovers it);
+ * - frames a rolled-back transaction spilled are not held back past the rollback (held back,
+ *   they later land on another connection's commit, and its rows come back wrong);
  * - a write that fails when the buffer goes out fails the commit, and leaves the database as it
  *   was before the transaction (a failure swallowed by the buffer would lose the transaction
  *   while SQLite reported it committed).
@@ -39,6 +42,14 @@ typedef struct
   sqlite3 *db;     /* through the store's VFS */
 } Fixture;
 
+/* The SQL value of row @id's payload as written in @round: ROW_BYTES digits derived from both. */
+static char *
+payload_sql (const char *id,
+             int         round)
+{
+  return g_strdup_printf ("printf('%%0%dd', %s * 7919 + %d)", ROW_BYTES, id, round);
+}
+
 /* ROWS rows of ROW_BYTES each, about 100 pages: one transaction. Each row's payload is
  * derived from its id and @round, so that a reader can check every byte of it. */
 static int
@@ -46,10 +57,11 @@ insert_rows (sqlite3 *db,
              int      first_id,
              int      round)
 {
+  g_autofree char *payload = payload_sql ("i", round);
   g_autofree char *sql = g_strdup_printf (
       "WITH RECURSIVE n(i) AS (SELECT %d UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
-      "INSERT INTO t (id, payload) SELECT i, printf('%%0%dd', i * 7919 + %d) FROM n",
-      first_id, first_id + ROWS - 1, ROW_BYTES, round);
+      "INSERT INTO t (id, payload) SELECT i, %s FROM n",
+      first_id, first_id + ROWS - 1, payload);
   int rc;
 
   rc = sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
@@ -69,8 +81,8 @@ assert_rows (sqlite3 *db,
              gint64   expected_rows,
              int      round)
 {
-  g_autofree char *sql = g_strdup_printf (
-      "SELECT count(*) FROM t WHERE payload = printf('%%0%dd', id * 7919 + %d)", ROW_BYTES, round);
+  g_autofree char *payload = payload_sql ("id", round);
+  g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM t WHERE payload = %s", payload);
 
   g_assert_cmpint (lk_test_sqlite_int (db, "SELECT count(*) FROM t"), ==, expected_rows);
   g_assert_cmpint (lk_test_sqlite_int (db, sql), ==, expected_rows);
@@ -113,6 +125,10 @@ static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  data)
 {
+  /* In every test: no commit was published in the WAL index before its frames were in the
+   * file, where other connections (other threads) read them from. */
+  g_assert_cmpuint (lk_store_vfs_debug_published_early (), ==, 0);
+
   g_clear_pointer (&fixture->db, sqlite3_close);
   remove_db_files (fixture->path);
   g_rmdir (fixture->dir);
@@ -152,9 +168,9 @@ test_commit_visible_to_other_connections (Fixture       *fixture,
       /* The same rows, read at once through SQLite's own VFS and file handles. */
       g_assert_cmpint (lk_test_sqlite_int (other, "SELECT count(*) FROM t"), ==, (round + 1) * ROWS);
       {
-        g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM t WHERE id > %d AND "
-                                                "payload = printf('%%0%dd', id * 7919 + %d)",
-                                                round * ROWS, ROW_BYTES, round);
+        g_autofree char *payload = payload_sql ("id", round);
+        g_autofree char *sql = g_strdup_printf ("SELECT count(*) FROM t WHERE id > %d AND payload = %s",
+                                                round * ROWS, payload);
         g_assert_cmpint (lk_test_sqlite_int (other, sql), ==, ROWS);
       }
     }
@@ -239,8 +255,8 @@ test_spilled_pages_rewritten (Fixture       *fixture,
                               gconstpointer  data)
 {
   sqlite3 *other = lk_test_sqlite_open (fixture->path, NULL);
-  g_autofree char *update = g_strdup_printf ("UPDATE t SET payload = printf('%%0%dd', id * 7919 + 1)",
-                                             ROW_BYTES);
+  g_autofree char *payload = payload_sql ("id", 1);
+  g_autofree char *update = g_strconcat ("UPDATE t SET payload = ", payload, NULL);
 
   g_assert_cmpint (insert_rows (fixture->db, 1, 0), ==, SQLITE_OK);
 
@@ -288,8 +304,9 @@ test_rolled_back_frames_left_behind (Fixture       *fixture,
 
   /* Another connection commits frames where the undone ones were... */
   {
-    g_autofree char *update = g_strdup_printf ("UPDATE t SET payload = printf('%%0%dd', id * 7919 + 1)",
-                                               ROW_BYTES);
+    g_autofree char *payload = payload_sql ("id", 1);
+    g_autofree char *update = g_strconcat ("UPDATE t SET payload = ", payload, NULL);
+
     lk_test_sqlite_exec (other, update);
   }
   /* ...and the first connection goes on using the file. */
