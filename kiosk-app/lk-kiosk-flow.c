@@ -248,7 +248,10 @@ set_screen (LkKioskFlow   *self,
     case LK_KIOSK_SCREEN_LOCKED:
       {
         gint64 left = self->lockout_until - g_get_monotonic_time ();
-        timeout = (guint) MAX (left / 1000, 1);
+
+        /* Rounded up: a deadline even a fraction of a millisecond before the lockout's end
+         * would bring back the idle screen while a touch still finds the kiosk locked. */
+        timeout = (guint) MAX ((left + 999) / 1000, 1);
       }
       break;
 
