@@ -18,7 +18,8 @@ guint       lk_store_vfs_debug_wal_writes (void);
 /* How many times SQLite wrote the WAL index while this process held back WAL appends of the
  * transaction being published: none. */
 guint       lk_store_vfs_debug_published_early (void);
-/* How many bytes of WAL appends this thread holds back, outside a write transaction: none. */
+/* How many bytes of WAL appends this thread holds back now (none once its write transaction
+ * has ended, by commit or rollback). */
 gsize       lk_store_vfs_debug_buffered   (void);
 
 G_END_DECLS

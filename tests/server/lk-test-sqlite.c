@@ -4,6 +4,8 @@
  */
 #include "config.h"
 
+#include <glib/gstdio.h>
+
 #include "lk-test-sqlite.h"
 
 sqlite3 *
@@ -60,4 +62,17 @@ lk_test_sqlite_text (sqlite3    *db,
       }
   sqlite3_finalize (stmt);
   return g_string_free (text, FALSE);
+}
+
+void
+lk_test_sqlite_remove_files (const char *path)
+{
+  const char *suffixes[] = { "", "-wal", "-shm" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *file = g_strconcat (path, suffixes[i], NULL);
+
+      g_unlink (file);
+    }
 }

@@ -24,5 +24,7 @@ gint64   lk_test_sqlite_int  (sqlite3    *db,
 /* Every row: columns joined with "|", each row ended with "\n". */
 char    *lk_test_sqlite_text (sqlite3    *db,
                               const char *sql);
+/* Deletes the database at @path with its -wal and -shm files, whichever exist. */
+void     lk_test_sqlite_remove_files (const char *path);
 
 G_END_DECLS

@@ -37,13 +37,7 @@ static void
 fixture_tear_down (Fixture       *fixture,
                    gconstpointer  data)
 {
-  const char *suffixes[] = { "", "-wal", "-shm" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
-    {
-      g_autofree char *file = g_strconcat (fixture->path, suffixes[i], NULL);
-      g_unlink (file);
-    }
+  lk_test_sqlite_remove_files (fixture->path);
   g_rmdir (fixture->dir);
   g_free (fixture->path);
   g_free (fixture->dir);
@@ -193,9 +187,10 @@ test_new_database (Fixture       *fixture,
 
   /* One open application a student: the partial unique index still says so, and still lets
    * a closed one stand beside the open one. */
-  lk_test_sqlite_exec (db, "INSERT INTO applications (id, student_id, token_hash, phone, status, fee_fen, consent_at, "
-               "consent_version, day, day_seq, created_at) VALUES ('old', 7, 'h', '1', 'issued', 1, 0, 'v1', "
-               "'2026-01-01', 1, 0), ('new', 7, 'h', '1', 'paid', 1, 0, 'v1', '2026-01-01', 2, 0)");
+  lk_test_sqlite_exec (db, "INSERT INTO applications (id, student_id, token_hash, phone, status, fee_fen, "
+                           "consent_at, consent_version, day, day_seq, created_at) VALUES ('old', 7, 'h', '1', "
+                           "'issued', 1, 0, 'v1', '2026-01-01', 1, 0), ('new', 7, 'h', '1', 'paid', 1, 0, 'v1', "
+                           "'2026-01-01', 2, 0)");
   g_assert_cmpint (exec_rc (db, "INSERT INTO applications (id, student_id, token_hash, phone, status, fee_fen, "
                                "consent_at, consent_version, day, day_seq, created_at) VALUES ('again', 7, "
                                "'h', '1', 'verified', 1, 0, 'v1', '2026-01-01', 3, 0)"),
@@ -205,13 +200,13 @@ test_new_database (Fixture       *fixture,
   /* The store's open-application lookups (lk-store-applications.c) spell the condition with
    * LK_SQL_APPLICATION_IS_OPEN, as the index does, so SQLite uses the index for them. */
   plan = lk_test_sqlite_text (db, "EXPLAIN QUERY PLAN SELECT 1 FROM applications WHERE student_id = ?1 "
-                         "AND " LK_SQL_APPLICATION_IS_OPEN ("status"));
+                                  "AND " LK_SQL_APPLICATION_IS_OPEN ("status"));
   g_test_message ("%s", plan);
   g_assert_nonnull (strstr (plan, "applications_open"));
   g_clear_pointer (&plan, g_free);
   plan = lk_test_sqlite_text (db, "EXPLAIN QUERY PLAN SELECT a.id FROM applications a "
-                         "JOIN students st ON st.id = a.student_id WHERE a.student_id = ?2 "
-                         "AND " LK_SQL_APPLICATION_IS_OPEN ("a.status"));
+                                  "JOIN students st ON st.id = a.student_id WHERE a.student_id = ?2 "
+                                  "AND " LK_SQL_APPLICATION_IS_OPEN ("a.status"));
   g_test_message ("%s", plan);
   g_assert_nonnull (strstr (plan, "applications_open"));
 

@@ -50,6 +50,17 @@ payload_sql (const char *id,
   return g_strdup_printf ("printf('%%0%dd', %s * 7919 + %d)", ROW_BYTES, id, round);
 }
 
+/* Every row's payload rewritten as insert_rows() would write it in @round, in one statement. */
+static void
+update_rows (sqlite3 *db,
+             int      round)
+{
+  g_autofree char *payload = payload_sql ("id", round);
+  g_autofree char *sql = g_strconcat ("UPDATE t SET payload = ", payload, NULL);
+
+  lk_test_sqlite_exec (db, sql);
+}
+
 /* ROWS rows of ROW_BYTES each, about 100 pages: one transaction. Each row's payload is
  * derived from its id and @round, so that a reader can check every byte of it. */
 static int
@@ -105,20 +116,8 @@ fixture_set_up (Fixture       *fixture,
   fixture->path = g_build_filename (fixture->dir, "lingka.db", NULL);
   fixture->db = lk_test_sqlite_open (fixture->path, lk_store_vfs_name ());
   lk_test_sqlite_exec (fixture->db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
-                        "PRAGMA wal_autocheckpoint = 0;"
-                        "CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)");
-}
-
-static void
-remove_db_files (const char *path)
-{
-  const char *suffixes[] = { "", "-wal", "-shm" };
-
-  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
-    {
-      g_autofree char *file = g_strconcat (path, suffixes[i], NULL);
-      g_unlink (file);
-    }
+                                    "PRAGMA wal_autocheckpoint = 0;"
+                                    "CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT NOT NULL)");
 }
 
 static void
@@ -130,7 +129,7 @@ fixture_tear_down (Fixture       *fixture,
   g_assert_cmpuint (lk_store_vfs_debug_published_early (), ==, 0);
 
   g_clear_pointer (&fixture->db, sqlite3_close);
-  remove_db_files (fixture->path);
+  lk_test_sqlite_remove_files (fixture->path);
   g_rmdir (fixture->dir);
   g_free (fixture->path);
   g_free (fixture->dir);
@@ -207,7 +206,7 @@ assert_crash_copy_recovers (Fixture *fixture,
   assert_rows (recovered, expected_rows, round);
   assert_intact (recovered);
   sqlite3_close (recovered);
-  remove_db_files (copy);
+  lk_test_sqlite_remove_files (copy);
 }
 
 static void
@@ -255,8 +254,6 @@ test_spilled_pages_rewritten (Fixture       *fixture,
                               gconstpointer  data)
 {
   sqlite3 *other = lk_test_sqlite_open (fixture->path, NULL);
-  g_autofree char *payload = payload_sql ("id", 1);
-  g_autofree char *update = g_strconcat ("UPDATE t SET payload = ", payload, NULL);
 
   g_assert_cmpint (insert_rows (fixture->db, 1, 0), ==, SQLITE_OK);
 
@@ -269,7 +266,7 @@ test_spilled_pages_rewritten (Fixture       *fixture,
    * frames the VFS still holds. */
   g_assert_cmpint (lk_test_sqlite_int (fixture->db, "SELECT count(*) FROM t WHERE payload = printf('%0999d', id)"),
                    ==, ROWS);
-  lk_test_sqlite_exec (fixture->db, update);
+  update_rows (fixture->db, 1);
   lk_test_sqlite_exec (fixture->db, "COMMIT");
 
   assert_rows (other, ROWS, 1);
@@ -303,12 +300,7 @@ test_rolled_back_frames_left_behind (Fixture       *fixture,
   g_assert_cmpuint (lk_store_vfs_debug_buffered (), ==, 0);
 
   /* Another connection commits frames where the undone ones were... */
-  {
-    g_autofree char *payload = payload_sql ("id", 1);
-    g_autofree char *update = g_strconcat ("UPDATE t SET payload = ", payload, NULL);
-
-    lk_test_sqlite_exec (other, update);
-  }
+  update_rows (other, 1);
   /* ...and the first connection goes on using the file. */
   assert_rows (fixture->db, ROWS, 1);
 
@@ -324,6 +316,7 @@ test_failed_write_fails_commit (Fixture       *fixture,
 {
   g_autofree char *wal = g_strconcat (fixture->path, "-wal", NULL);
   struct rlimit saved, limited;
+  void (*saved_handler) (int);
   GStatBuf st;
   int rc;
 
@@ -332,13 +325,14 @@ test_failed_write_fails_commit (Fixture       *fixture,
 
   /* No file may grow past the WAL's size now: the next transaction's frames cannot be
    * written. (SIGXFSZ would end the process; the write fails with EFBIG instead.) */
-  signal (SIGXFSZ, SIG_IGN);
+  saved_handler = signal (SIGXFSZ, SIG_IGN);
   g_assert_cmpint (getrlimit (RLIMIT_FSIZE, &saved), ==, 0);
   limited = saved;
   limited.rlim_cur = st.st_size;
   g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &limited), ==, 0);
   rc = insert_rows (fixture->db, 1 + ROWS, 0);
   g_assert_cmpint (setrlimit (RLIMIT_FSIZE, &saved), ==, 0);
+  signal (SIGXFSZ, saved_handler);
 
   g_assert_cmpint (rc, !=, SQLITE_OK);
   {
