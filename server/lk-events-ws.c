@@ -15,8 +15,6 @@
 #include "lk-events-ws.h"
 #include "lk-http.h"
 
-#define STAFF_AUTH_KEY "lk-staff-auth"
-#define PENDING_UPGRADE_KEY "lk-pending-upgrade"
 #define APPLICATIONS_PREFIX "/api/v1/applications/"
 #define EVENTS_SUFFIX "/events"
 #define MAX_MESSAGE_BYTES 4096
@@ -25,7 +23,7 @@
 
 typedef struct
 {
-  SoupWebsocketConnection *connection;   /* our own reference until "closed" (pitfall 4) */
+  LkWebsocket *connection;   /* our own reference until "closed" (pitfall 4) */
   char                    *what;         /* for the log: "staff:12", "application" */
 } EventConnection;
 
@@ -98,7 +96,7 @@ is_upgrade (SoupServerMessage *msg)
 }
 
 static void
-on_message_cb (SoupWebsocketConnection *connection,
+on_message_cb (LkWebsocket *connection,
                SoupWebsocketDataType    type,
                GBytes                  *message,
                gpointer                 user_data)
@@ -125,12 +123,12 @@ on_message_cb (SoupWebsocketConnection *connection,
       else
         json_builder_add_null_value (builder);
       json = lk_message_finish (builder);
-      soup_websocket_connection_send_text (connection, json);
+      lk_websocket_send_text (connection, json);
     }
 }
 
 static void
-on_closed_cb (SoupWebsocketConnection *connection,
+on_closed_cb (LkWebsocket *connection,
               gpointer                 user_data)
 {
   EventConnection *ec = user_data;
@@ -142,7 +140,7 @@ on_closed_cb (SoupWebsocketConnection *connection,
 
 /* Takes our reference on @connection and keeps it until it closes. */
 static void
-watch_connection (SoupWebsocketConnection *connection,
+watch_connection (LkWebsocket *connection,
                   char                    *what)
 {
   EventConnection *ec = g_new0 (EventConnection, 1);
@@ -150,12 +148,34 @@ watch_connection (SoupWebsocketConnection *connection,
   ec->connection = g_object_ref (connection);
   ec->what = what;
   g_hash_table_add (open_connections (), ec);
-  soup_websocket_connection_set_max_incoming_payload_size (connection, MAX_MESSAGE_BYTES);
+  lk_websocket_set_max_incoming_payload_size (connection, MAX_MESSAGE_BYTES);
   g_signal_connect (connection, "message", G_CALLBACK (on_message_cb), ec);
   g_signal_connect (connection, "closed", G_CALLBACK (on_closed_cb), ec);
 }
 
 /* --- staff: /api/v1/admin/events --- */
+
+typedef struct
+{
+  LkServer      *server;
+  LkAuthContext  auth;
+} StaffUpgrade;
+
+/* The 101 is written and the stream is ours. */
+static void
+staff_accepted_cb (SoupServerMessage *msg,
+                   LkWebsocket       *connection,
+                   gpointer           user_data)
+{
+  StaffUpgrade *upgrade = user_data;
+  LkAuthContext *auth = &upgrade->auth;
+
+  watch_connection (connection, g_strdup_printf ("staff:%" G_GINT64_FORMAT, auth->user_id));
+  lk_hub_subscribe (lk_server_get_hub (upgrade->server), connection, LK_HUB_STAFF,
+                    auth->operator ? 0 : auth->school_id, NULL);
+  g_debug ("Staff events for user %" G_GINT64_FORMAT " (%s)", auth->user_id,
+           auth->operator ? "every school" : "own school");
+}
 
 static void
 staff_http_cb (SoupServer        *soup,
@@ -166,7 +186,7 @@ staff_http_cb (SoupServer        *soup,
 {
   LkServer *server = user_data;
   const char *token;
-  LkAuthContext *auth;
+  g_autofree StaffUpgrade *upgrade = NULL;
 
   if (!g_str_equal (path, LK_ADMIN_EVENTS_PATH))
     {
@@ -186,46 +206,20 @@ staff_http_cb (SoupServer        *soup,
                                     "Authorization", header);
     }
 
-  auth = g_new0 (LkAuthContext, 1);
-  if (!lk_http_require_staff (server, msg, auth))
-    {
-      g_free (auth);
-      return;
-    }
+  upgrade = g_new0 (StaffUpgrade, 1);
+  upgrade->server = server;
+  if (!lk_http_require_staff (server, msg, &upgrade->auth))
+    return;
   if (!is_upgrade (msg))
     {
-      g_free (auth);
       lk_http_reply_error (msg, SOUP_STATUS_BAD_REQUEST, "websocket_required",
                            _("This address only accepts a WebSocket upgrade"), NULL);
       return;
     }
 
   set_keepalive (msg);
-  /* Status left unset: libsoup goes on with the handshake and calls staff_websocket_cb. */
-  g_object_set_data_full (G_OBJECT (msg), STAFF_AUTH_KEY, auth, g_free);
-}
-
-static void
-staff_websocket_cb (SoupServer              *soup,
-                    SoupServerMessage       *msg,
-                    const char              *path,
-                    SoupWebsocketConnection *connection,
-                    gpointer                 user_data)
-{
-  LkServer *server = user_data;
-  LkAuthContext *auth = g_object_get_data (G_OBJECT (msg), STAFF_AUTH_KEY);
-
-  if (auth == NULL)
-    {
-      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
-      return;
-    }
-
-  watch_connection (connection, g_strdup_printf ("staff:%" G_GINT64_FORMAT, auth->user_id));
-  lk_hub_subscribe (lk_server_get_hub (server), connection, LK_HUB_STAFF,
-                    auth->operator ? 0 : auth->school_id, NULL);
-  g_debug ("Staff events for user %" G_GINT64_FORMAT " (%s)", auth->user_id,
-           auth->operator ? "every school" : "own school");
+  /* On a bad handshake this sets the status (400) itself. */
+  lk_websocket_accept (msg, staff_accepted_cb, g_steal_pointer (&upgrade), g_free);
 }
 
 /* --- parents: /api/v1/applications/{id}/events --- */
@@ -321,35 +315,19 @@ pending_upgrade_free (PendingUpgrade *pending)
   g_free (pending);
 }
 
-/* The 101 is written: take the stream over, as libsoup does for its own WebSocket handlers. */
+/* The 101 is written and the stream is ours. */
 static void
-on_wrote_informational_cb (SoupServerMessage *msg,
-                           gpointer           user_data)
+application_accepted_cb (SoupServerMessage *msg,
+                         LkWebsocket       *connection,
+                         gpointer           user_data)
 {
-  PendingUpgrade *pending = g_object_steal_data (G_OBJECT (msg), PENDING_UPGRADE_KEY);
-  g_autoptr(GIOStream) stream = NULL;
-  g_autoptr(SoupWebsocketConnection) connection = NULL;
-  SoupMessageHeaders *request = soup_server_message_get_request_headers (msg);
+  PendingUpgrade *pending = user_data;
 
-  g_signal_handlers_disconnect_by_func (msg, on_wrote_informational_cb, NULL);
-  if (pending == NULL)
-    return;
-  stream = soup_server_message_steal_connection (msg);
-  if (stream == NULL)
-    {
-      pending_upgrade_free (pending);
-      return;
-    }
-  connection = soup_websocket_connection_new (stream, soup_server_message_get_uri (msg),
-                                              SOUP_WEBSOCKET_CONNECTION_SERVER,
-                                              soup_message_headers_get_one (request, "Origin"),
-                                              NULL, NULL);
   watch_connection (connection, g_strdup ("application"));
   lk_hub_subscribe (lk_server_get_hub (pending->server), connection, LK_HUB_APPLICATION, 0,
                     pending->application_id);
   /* The current status first, so that the page starts in step. */
-  soup_websocket_connection_send_text (connection, pending->status_json);
-  pending_upgrade_free (pending);
+  lk_websocket_send_text (connection, pending->status_json);
 }
 
 static void
@@ -415,20 +393,13 @@ on_request_read_cb (SoupServer        *soup,
                            _("This address only accepts a WebSocket upgrade"), NULL);
       return;
     }
-  /* On a bad handshake this sets the status (400) itself. */
-  if (!soup_websocket_server_process_handshake (msg, NULL, NULL, NULL, NULL))
-    return;
-
   set_keepalive (msg);
   pending = g_new0 (PendingUpgrade, 1);
   pending->server = server;
   pending->application_id = g_steal_pointer (&application_id);
   pending->status_json = application_status_json (application);
-  /* Owned by the message until the 101 is written; if it never is (the client went away),
-   * it goes with the message. */
-  g_object_set_data_full (G_OBJECT (msg), PENDING_UPGRADE_KEY, pending,
-                          (GDestroyNotify) pending_upgrade_free);
-  g_signal_connect (msg, "wrote-informational", G_CALLBACK (on_wrote_informational_cb), NULL);
+  /* On a bad handshake this sets the status (400) itself. */
+  lk_websocket_accept (msg, application_accepted_cb, pending, (GDestroyNotify) pending_upgrade_free);
 }
 
 /* Emitted on each listener thread as the server stops. */
@@ -452,8 +423,8 @@ on_server_stopping_cb (LkServer *server,
       EventConnection *ec = g_ptr_array_index (list, i);
 
       if (g_hash_table_contains (open, ec)
-          && soup_websocket_connection_get_state (ec->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (ec->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+          && lk_websocket_get_state (ec->connection) == SOUP_WEBSOCKET_STATE_OPEN)
+        lk_websocket_close (ec->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
                                          "server stopping");
     }
 }
@@ -473,7 +444,5 @@ lk_events_ws_register (LkServer   *server,
   G_UNLOCK (stopping_connect);
 
   soup_server_add_handler (soup, LK_ADMIN_EVENTS_PATH, staff_http_cb, server, NULL);
-  soup_server_add_websocket_handler (soup, LK_ADMIN_EVENTS_PATH, NULL, NULL,
-                                     staff_websocket_cb, server, NULL);
   g_signal_connect (soup, "request-read", G_CALLBACK (on_request_read_cb), server);
 }

@@ -34,7 +34,7 @@ typedef struct
   gatomicrefcount          ref_count;
   guint                    id;
   GWeakRef                 hub;
-  SoupWebsocketConnection *connection;
+  LkWebsocket *connection;
   Mailbox                 *mailbox;  /* a reference */
   LkHubChannel             channel;
   gint64                   school_id;
@@ -186,8 +186,8 @@ mailbox_flush_cb (gpointer data)
       while ((text = g_queue_pop_head (&texts)) != NULL)
         {
           /* Asked each time: a failed write closes the connection under us. */
-          if (soup_websocket_connection_get_state (sub->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-            soup_websocket_connection_send_text (sub->connection, text);
+          if (lk_websocket_get_state (sub->connection) == SOUP_WEBSOCKET_STATE_OPEN)
+            lk_websocket_send_text (sub->connection, text);
           g_ref_string_release (text);
         }
       subscription_unref (sub);
@@ -197,7 +197,7 @@ mailbox_flush_cb (gpointer data)
 }
 
 static void
-on_connection_closed_cb (SoupWebsocketConnection *connection,
+on_connection_closed_cb (LkWebsocket *connection,
                          gpointer                 data)
 {
   Subscription *sub = data;
@@ -357,7 +357,7 @@ lk_hub_new (void)
 
 guint
 lk_hub_subscribe (LkHub                   *self,
-                  SoupWebsocketConnection *connection,
+                  LkWebsocket *connection,
                   LkHubChannel             channel,
                   gint64                   school_id,
                   const char              *key)
@@ -369,7 +369,7 @@ lk_hub_subscribe (LkHub                   *self,
   guint id;
 
   g_return_val_if_fail (LK_IS_HUB (self), 0);
-  g_return_val_if_fail (SOUP_IS_WEBSOCKET_CONNECTION (connection), 0);
+  g_return_val_if_fail (LK_IS_WEBSOCKET (connection), 0);
   g_return_val_if_fail (channel <= LK_HUB_APPLICATION, 0);
   g_return_val_if_fail (channel != LK_HUB_APPLICATION || key != NULL, 0);
 
@@ -416,7 +416,7 @@ lk_hub_subscribe (LkHub                   *self,
                                                subscription_closure_notify, 0);
 
   /* A connection that closed before we connected the handler will not emit again. */
-  if (soup_websocket_connection_get_state (connection) == SOUP_WEBSOCKET_STATE_CLOSED)
+  if (lk_websocket_get_state (connection) == SOUP_WEBSOCKET_STATE_CLOSED)
     lk_hub_unsubscribe (self, id);
 
   return id;

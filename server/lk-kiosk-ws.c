@@ -23,7 +23,6 @@
 #include "lk-http.h"
 #include "lk-kiosk-ws.h"
 
-#define KIOSK_RECORD_KEY "lk-kiosk-record"
 #define MAX_MESSAGE_BYTES (64 * 1024)
 #define MAX_ID_CHARS 64
 #define MAX_SN_CHARS 64
@@ -38,7 +37,7 @@ typedef struct
   LkClaims                *claims;       /* not owned */
   LkKioskRecord           *kiosk;
   char                    *address;
-  SoupWebsocketConnection *connection;   /* our own reference until "closed" (pitfall 4) */
+  LkWebsocket *connection;   /* our own reference until "closed" (pitfall 4) */
   struct _Heartbeat        *heartbeat;   /* this listener thread's */
   gint64                   last_heard;   /* monotonic µs */
   gint64                   last_sent;    /* monotonic µs: our last answer, pong or ping */
@@ -116,7 +115,7 @@ send_error (KioskConnection *kc,
       json_builder_add_string_value (builder, field);
     }
   json = lk_message_finish (builder);
-  soup_websocket_connection_send_text (kc->connection, json);
+  lk_websocket_send_text (kc->connection, json);
   kc->last_sent = g_get_monotonic_time ();
 }
 
@@ -204,7 +203,7 @@ reply_ready_cb (GObject      *source,
   g_autofree char *reply = NULL;
 
   reply = lk_claims_message_finish (LK_CLAIMS (source), result, &error);
-  if (soup_websocket_connection_get_state (kc->connection) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (lk_websocket_get_state (kc->connection) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
   if (reply == NULL)
     {
@@ -213,7 +212,7 @@ reply_ready_cb (GObject      *source,
       send_error (kc, pending->msg_id, "internal_error", NULL);
       return;
     }
-  soup_websocket_connection_send_text (kc->connection, reply);
+  lk_websocket_send_text (kc->connection, reply);
   kc->last_sent = g_get_monotonic_time ();
 }
 
@@ -341,7 +340,7 @@ handle_status (KioskConnection *kc,
 }
 
 static void
-on_message_cb (SoupWebsocketConnection *connection,
+on_message_cb (LkWebsocket *connection,
                SoupWebsocketDataType    type,
                GBytes                  *message,
                gpointer                 user_data)
@@ -401,7 +400,7 @@ on_message_cb (SoupWebsocketConnection *connection,
       json_builder_set_member_name (builder, "re");
       json_builder_add_string_value (builder, msg_id);
       json = lk_message_finish (builder);
-      soup_websocket_connection_send_text (connection, json);
+      lk_websocket_send_text (connection, json);
       kc->last_sent = g_get_monotonic_time ();
     }
   else
@@ -418,7 +417,7 @@ heartbeat_check (KioskConnection *kc,
   g_autofree char *id = NULL;
   g_autofree char *json = NULL;
 
-  if (soup_websocket_connection_get_state (kc->connection) != SOUP_WEBSOCKET_STATE_OPEN)
+  if (lk_websocket_get_state (kc->connection) != SOUP_WEBSOCKET_STATE_OPEN)
     return;
 
   /* libsoup 3.2 has no pong timeout (MEASURED.md, pitfall 3): a kiosk that says nothing for
@@ -427,7 +426,7 @@ heartbeat_check (KioskConnection *kc,
     {
       g_message ("Kiosk %s silent for %u s: dropping the connection", kc->kiosk->sn,
                  (guint) (silent_us / G_USEC_PER_SEC));
-      soup_websocket_connection_close (kc->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "heartbeat");
+      lk_websocket_close (kc->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY, "heartbeat");
       return;
     }
   /* An answer sent lately serves as well as a ping: a kiosk that pings us gets pongs and
@@ -441,7 +440,7 @@ heartbeat_check (KioskConnection *kc,
   json_builder_set_member_name (builder, "id");
   json_builder_add_string_value (builder, id);
   json = lk_message_finish (builder);
-  soup_websocket_connection_send_text (kc->connection, json);
+  lk_websocket_send_text (kc->connection, json);
 }
 
 static gboolean
@@ -483,7 +482,7 @@ heartbeat_get (void)
 }
 
 static void
-on_closed_cb (SoupWebsocketConnection *connection,
+on_closed_cb (LkWebsocket *connection,
               gpointer                 user_data)
 {
   KioskConnection *kc = user_data;
@@ -496,26 +495,31 @@ on_closed_cb (SoupWebsocketConnection *connection,
   kiosk_connection_unref (kc);
 }
 
-static void
-websocket_cb (SoupServer              *soup,
-              SoupServerMessage       *msg,
-              const char              *path,
-              SoupWebsocketConnection *connection,
-              gpointer                 user_data)
+typedef struct
 {
-  LkServer *server = user_data;
+  LkServer      *server;
+  LkKioskRecord *kiosk;
+} KioskUpgrade;
+
+static void
+kiosk_upgrade_free (KioskUpgrade *upgrade)
+{
+  g_clear_pointer (&upgrade->kiosk, lk_kiosk_record_free);
+  g_free (upgrade);
+}
+
+/* The 101 is written and the stream is ours. */
+static void
+kiosk_accepted_cb (SoupServerMessage *msg,
+                   LkWebsocket       *connection,
+                   gpointer           user_data)
+{
+  KioskUpgrade *upgrade = user_data;
+  LkServer *server = upgrade->server;
+  LkKioskRecord *kiosk = g_steal_pointer (&upgrade->kiosk);
   g_autoptr(GError) error = NULL;
   g_autofree char *snapshot = NULL;
   KioskConnection *kc;
-  LkKioskRecord *kiosk;
-
-  kiosk = g_object_steal_data (G_OBJECT (msg), KIOSK_RECORD_KEY);
-  if (kiosk == NULL)
-    {
-      /* Cannot happen: the plain handler refuses every upgrade it did not authenticate. */
-      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_POLICY_VIOLATION, NULL);
-      return;
-    }
 
   kc = g_rc_box_new0 (KioskConnection);
   kc->server = server;
@@ -527,7 +531,7 @@ websocket_cb (SoupServer              *soup,
   kc->interval_s = g_atomic_int_get (&heartbeat_interval_s);
   kc->deadline_s = g_atomic_int_get (&heartbeat_deadline_s);
 
-  soup_websocket_connection_set_max_incoming_payload_size (connection, MAX_MESSAGE_BYTES);
+  lk_websocket_set_max_incoming_payload_size (connection, MAX_MESSAGE_BYTES);
   g_signal_connect (connection, "message", G_CALLBACK (on_message_cb), kc);
   g_signal_connect (connection, "closed", G_CALLBACK (on_closed_cb), kc);
 
@@ -542,10 +546,10 @@ websocket_cb (SoupServer              *soup,
   if (snapshot == NULL)
     {
       g_warning ("Kiosk %s: no snapshot: %s", kiosk->sn, error->message);
-      soup_websocket_connection_close (connection, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, NULL);
+      lk_websocket_close (connection, SOUP_WEBSOCKET_CLOSE_SERVER_ERROR, NULL);
       return;
     }
-  soup_websocket_connection_send_text (connection, snapshot);
+  lk_websocket_send_text (connection, snapshot);
 
   kc->heartbeat = heartbeat_get ();
   g_hash_table_add (kc->heartbeat->connections, kc);
@@ -597,6 +601,7 @@ http_cb (SoupServer        *soup,
   g_autofree char *sn = NULL;
   g_autofree char *secret = NULL;
   LkKioskRecord *kiosk;
+  KioskUpgrade *upgrade;
 
   if (!g_str_equal (path, LK_KIOSK_WS_PATH))
     {
@@ -643,9 +648,11 @@ http_cb (SoupServer        *soup,
       return;
     }
 
-  /* Leave the status unset: libsoup goes on with the handshake and calls websocket_cb. */
-  g_object_set_data_full (G_OBJECT (msg), KIOSK_RECORD_KEY, kiosk,
-                          (GDestroyNotify) lk_kiosk_record_free);
+  upgrade = g_new0 (KioskUpgrade, 1);
+  upgrade->server = server;
+  upgrade->kiosk = kiosk;
+  /* On a bad handshake this sets the status (400) itself. */
+  lk_websocket_accept (msg, kiosk_accepted_cb, upgrade, (GDestroyNotify) kiosk_upgrade_free);
 }
 
 /* Emitted on each listener thread as the server stops: say goodbye to this thread's kiosks,
@@ -670,8 +677,8 @@ on_server_stopping_cb (LkServer *server,
       KioskConnection *kc = g_ptr_array_index (open, i);
 
       if (g_hash_table_contains (hb->connections, kc)
-          && soup_websocket_connection_get_state (kc->connection) == SOUP_WEBSOCKET_STATE_OPEN)
-        soup_websocket_connection_close (kc->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
+          && lk_websocket_get_state (kc->connection) == SOUP_WEBSOCKET_STATE_OPEN)
+        lk_websocket_close (kc->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
                                          "server stopping");
     }
 }
@@ -692,7 +699,6 @@ lk_kiosk_ws_register (LkServer   *server,
   G_UNLOCK (stopping_connect);
 
   soup_server_add_handler (soup, LK_KIOSK_WS_PATH, http_cb, server, NULL);
-  soup_server_add_websocket_handler (soup, LK_KIOSK_WS_PATH, NULL, NULL, websocket_cb, server, NULL);
 }
 
 void

@@ -1,8 +1,8 @@
 /* test-events-hub.c: the hub delivers on each connection's own context, in order, to the right
  * subscribers only, from several publishing threads at once, and forgets closed connections.
  *
- * The connections are real SoupWebsocketConnections over socket pairs: the "server" end is
- * subscribed to the hub, the "client" end records what arrives.
+ * The connections are real WebSockets over socket pairs: the "server" end (the server's own
+ * LkWebsocket) is subscribed to the hub, the "client" end (libsoup's) records what arrives.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -33,7 +33,7 @@ typedef enum
 
 typedef struct
 {
-  SoupWebsocketConnection *server;
+  LkWebsocket             *server;
   SoupWebsocketConnection *client;
   ConnKind                 kind;
   guint                    subscription;
@@ -59,7 +59,7 @@ static gint ready_owners;
 static gint go;
 
 static void
-make_pair (SoupWebsocketConnection **server,
+make_pair (LkWebsocket             **server,
            SoupWebsocketConnection **client)
 {
   int fds[2];
@@ -78,9 +78,7 @@ make_pair (SoupWebsocketConnection **server,
   c0 = g_socket_connection_factory_create_connection (s0);
   c1 = g_socket_connection_factory_create_connection (s1);
 
-  *server = soup_websocket_connection_new (G_IO_STREAM (c0), uri,
-                                           SOUP_WEBSOCKET_CONNECTION_SERVER,
-                                           NULL, NULL, NULL);
+  *server = lk_websocket_new (G_IO_STREAM (c0), s0);
   *client = soup_websocket_connection_new (G_IO_STREAM (c1), uri,
                                            SOUP_WEBSOCKET_CONNECTION_CLIENT,
                                            NULL, NULL, NULL);
@@ -215,7 +213,7 @@ owner_thread (gpointer data)
   before_close = lk_hub_count (owner->hub, LK_HUB_APPLICATION);
   soup_websocket_connection_close (owner->conns[CONN_APPLICATION].client,
                                    SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
-  while (soup_websocket_connection_get_state (owner->conns[CONN_APPLICATION].server)
+  while (lk_websocket_get_state (owner->conns[CONN_APPLICATION].server)
          != SOUP_WEBSOCKET_STATE_CLOSED && !owner->timed_out)
     g_main_context_iteration (owner->context, TRUE);
   owner->unsubscribed_on_close = lk_hub_count (owner->hub, LK_HUB_APPLICATION) < before_close;
@@ -231,7 +229,7 @@ owner_thread (gpointer data)
     {
       gint64 until = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
 
-      while (soup_websocket_connection_get_state (owner->conns[i].server)
+      while (lk_websocket_get_state (owner->conns[i].server)
              != SOUP_WEBSOCKET_STATE_CLOSED && g_get_monotonic_time () < until)
         g_main_context_iteration (owner->context, FALSE);
     }
@@ -378,7 +376,8 @@ test_hub_unsubscribe (void)
 {
   g_autoptr(LkHub) hub = lk_hub_new ();
   g_autoptr(GMainContext) context = g_main_context_new ();
-  SoupWebsocketConnection *server, *client;
+  LkWebsocket *server;
+  SoupWebsocketConnection *client;
   Conn conn = { 0 };
   guint id;
   gint64 until;
@@ -414,7 +413,7 @@ test_hub_unsubscribe (void)
    * connection: once it arrives, anything the hub had sent would have arrived before it. */
   while (g_main_context_iteration (context, FALSE))
     ;
-  soup_websocket_connection_send_text (server, "{\"p\":1,\"n\":0,\"to\":\"marker\"}");
+  lk_websocket_send_text (server, "{\"p\":1,\"n\":0,\"to\":\"marker\"}");
   until = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
   while (conn.last_seq[1] < 0 && g_get_monotonic_time () < until)
     g_main_context_iteration (context, FALSE);
@@ -424,10 +423,10 @@ test_hub_unsubscribe (void)
 
   soup_websocket_connection_close (client, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
   until = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
-  while (soup_websocket_connection_get_state (server) != SOUP_WEBSOCKET_STATE_CLOSED
+  while (lk_websocket_get_state (server) != SOUP_WEBSOCKET_STATE_CLOSED
          && g_get_monotonic_time () < until)
     g_main_context_iteration (context, FALSE);
-  g_assert_cmpint (soup_websocket_connection_get_state (server), ==, SOUP_WEBSOCKET_STATE_CLOSED);
+  g_assert_cmpint (lk_websocket_get_state (server), ==, SOUP_WEBSOCKET_STATE_CLOSED);
 
   g_main_context_pop_thread_default (context);
   g_object_unref (server);
@@ -439,7 +438,8 @@ static void
 test_hub_outlived (void)
 {
   g_autoptr(GMainContext) context = g_main_context_new ();
-  SoupWebsocketConnection *server, *client;
+  LkWebsocket *server;
+  SoupWebsocketConnection *client;
   LkHub *hub = lk_hub_new ();
   gint64 until;
 
@@ -451,10 +451,10 @@ test_hub_outlived (void)
 
   soup_websocket_connection_close (client, SOUP_WEBSOCKET_CLOSE_NORMAL, NULL);
   until = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
-  while (soup_websocket_connection_get_state (server) != SOUP_WEBSOCKET_STATE_CLOSED
+  while (lk_websocket_get_state (server) != SOUP_WEBSOCKET_STATE_CLOSED
          && g_get_monotonic_time () < until)
     g_main_context_iteration (context, FALSE);
-  g_assert_cmpint (soup_websocket_connection_get_state (server), ==, SOUP_WEBSOCKET_STATE_CLOSED);
+  g_assert_cmpint (lk_websocket_get_state (server), ==, SOUP_WEBSOCKET_STATE_CLOSED);
 
   g_main_context_pop_thread_default (context);
   g_object_unref (server);
