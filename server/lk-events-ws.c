@@ -23,7 +23,7 @@
 
 typedef struct
 {
-  LkWebsocket *connection;   /* our own reference until "closed" (pitfall 4) */
+  LkWebsocket             *connection;   /* our own reference until "closed" (pitfall 4) */
   char                    *what;         /* for the log: "staff:12", "application" */
 } EventConnection;
 
@@ -96,7 +96,7 @@ is_upgrade (SoupServerMessage *msg)
 }
 
 static void
-on_message_cb (LkWebsocket *connection,
+on_message_cb (LkWebsocket             *connection,
                SoupWebsocketDataType    type,
                GBytes                  *message,
                gpointer                 user_data)
@@ -128,7 +128,7 @@ on_message_cb (LkWebsocket *connection,
 }
 
 static void
-on_closed_cb (LkWebsocket *connection,
+on_closed_cb (LkWebsocket             *connection,
               gpointer                 user_data)
 {
   EventConnection *ec = user_data;
@@ -140,7 +140,7 @@ on_closed_cb (LkWebsocket *connection,
 
 /* Takes our reference on @connection and keeps it until it closes. */
 static void
-watch_connection (LkWebsocket *connection,
+watch_connection (LkWebsocket             *connection,
                   char                    *what)
 {
   EventConnection *ec = g_new0 (EventConnection, 1);
@@ -425,7 +425,7 @@ on_server_stopping_cb (LkServer *server,
       if (g_hash_table_contains (open, ec)
           && lk_websocket_get_state (ec->connection) == SOUP_WEBSOCKET_STATE_OPEN)
         lk_websocket_close (ec->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
-                                         "server stopping");
+                            "server stopping");
     }
 }
 

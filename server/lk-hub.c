@@ -34,7 +34,7 @@ typedef struct
   gatomicrefcount          ref_count;
   guint                    id;
   GWeakRef                 hub;
-  LkWebsocket *connection;
+  LkWebsocket             *connection;
   Mailbox                 *mailbox;  /* a reference */
   LkHubChannel             channel;
   gint64                   school_id;
@@ -197,7 +197,7 @@ mailbox_flush_cb (gpointer data)
 }
 
 static void
-on_connection_closed_cb (LkWebsocket *connection,
+on_connection_closed_cb (LkWebsocket             *connection,
                          gpointer                 data)
 {
   Subscription *sub = data;
@@ -357,7 +357,7 @@ lk_hub_new (void)
 
 guint
 lk_hub_subscribe (LkHub                   *self,
-                  LkWebsocket *connection,
+                  LkWebsocket             *connection,
                   LkHubChannel             channel,
                   gint64                   school_id,
                   const char              *key)

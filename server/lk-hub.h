@@ -34,7 +34,7 @@ LkHub    *lk_hub_new                      (void);
  * all); @key is the application id for LK_HUB_APPLICATION, and the kiosk SN for LK_HUB_KIOSK.
  * Returns a subscription id for lk_hub_unsubscribe(). */
 guint     lk_hub_subscribe                (LkHub                   *self,
-                                           LkWebsocket *connection,
+                                           LkWebsocket             *connection,
                                            LkHubChannel             channel,
                                            gint64                   school_id,
                                            const char              *key);

@@ -37,7 +37,7 @@ typedef struct
   LkClaims                *claims;       /* not owned */
   LkKioskRecord           *kiosk;
   char                    *address;
-  LkWebsocket *connection;   /* our own reference until "closed" (pitfall 4) */
+  LkWebsocket             *connection;   /* our own reference until "closed" (pitfall 4) */
   struct _Heartbeat        *heartbeat;   /* this listener thread's */
   gint64                   last_heard;   /* monotonic µs */
   gint64                   last_sent;    /* monotonic µs: our last answer, pong or ping */
@@ -340,7 +340,7 @@ handle_status (KioskConnection *kc,
 }
 
 static void
-on_message_cb (LkWebsocket *connection,
+on_message_cb (LkWebsocket             *connection,
                SoupWebsocketDataType    type,
                GBytes                  *message,
                gpointer                 user_data)
@@ -482,7 +482,7 @@ heartbeat_get (void)
 }
 
 static void
-on_closed_cb (LkWebsocket *connection,
+on_closed_cb (LkWebsocket             *connection,
               gpointer                 user_data)
 {
   KioskConnection *kc = user_data;
@@ -679,7 +679,7 @@ on_server_stopping_cb (LkServer *server,
       if (g_hash_table_contains (hb->connections, kc)
           && lk_websocket_get_state (kc->connection) == SOUP_WEBSOCKET_STATE_OPEN)
         lk_websocket_close (kc->connection, SOUP_WEBSOCKET_CLOSE_GOING_AWAY,
-                                         "server stopping");
+                            "server stopping");
     }
 }
 
