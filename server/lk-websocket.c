@@ -14,6 +14,7 @@
 #define DEFAULT_MAX_PAYLOAD (128 * 1024)
 #define MAX_CONTROL_PAYLOAD 125
 #define UPGRADE_KEY "lk-websocket-upgrade"
+#define TEXTS_PER_WRITE 32
 
 enum
 {
@@ -236,6 +237,34 @@ write_vectors (LkWebsocket   *self,
       written -= skip;
     }
   start_output (self);
+}
+
+/* Frames each of @texts and writes them all with one writev (one sendmsg() on a socket). */
+static void
+send_text_frames (LkWebsocket       *self,
+                  const char *const *texts,
+                  guint              n_texts)
+{
+  guint8 headers[TEXTS_PER_WRITE][10];
+  GOutputVector vectors[2 * TEXTS_PER_WRITE];
+
+  while (n_texts > 0 && !self->io_closing && !self->close_sent)
+    {
+      guint n = MIN (n_texts, TEXTS_PER_WRITE);
+
+      for (guint i = 0; i < n; i++)
+        {
+          gsize len = strlen (texts[i]);
+
+          vectors[2 * i].buffer = headers[i];
+          vectors[2 * i].size = frame_header (headers[i], OP_TEXT, len);
+          vectors[2 * i + 1].buffer = texts[i];
+          vectors[2 * i + 1].size = len;
+        }
+      write_vectors (self, vectors, 2 * n);
+      texts += n;
+      n_texts -= n;
+    }
 }
 
 static void
@@ -741,6 +770,18 @@ lk_websocket_send_text (LkWebsocket *self,
 
   if (self->state == SOUP_WEBSOCKET_STATE_OPEN)
     send_frame (self, OP_TEXT, text, strlen (text));
+}
+
+void
+lk_websocket_send_texts (LkWebsocket       *self,
+                         const char *const *texts,
+                         guint              n_texts)
+{
+  g_return_if_fail (LK_IS_WEBSOCKET (self));
+  g_return_if_fail (texts != NULL || n_texts == 0);
+
+  if (self->state == SOUP_WEBSOCKET_STATE_OPEN)
+    send_text_frames (self, texts, n_texts);
 }
 
 void

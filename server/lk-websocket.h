@@ -65,6 +65,11 @@ void                lk_websocket_set_max_incoming_payload_size (LkWebsocket     
 /* Queues a text message; does nothing unless the connection is open. */
 void                lk_websocket_send_text                   (LkWebsocket             *self,
                                                               const char              *text);
+/* Queues several text messages, in order, written together (one system call where the socket
+ * takes them all). */
+void                lk_websocket_send_texts                  (LkWebsocket             *self,
+                                                              const char *const       *texts,
+                                                              guint                    n_texts);
 /* Starts the closing handshake with @code and @reason (may be NULL); "closed" follows once the
  * peer answers, or after a timeout. */
 void                lk_websocket_close                       (LkWebsocket             *self,

@@ -362,6 +362,32 @@ test_text_both_ways (Fixture       *fixture,
   g_assert_cmpuint (fixture->closed, ==, 0);
 }
 
+/* Several texts written together arrive as separate frames, in order, past the 32 that go in
+ * one write. */
+static void
+test_send_texts (Fixture       *fixture,
+                 gconstpointer  data)
+{
+  g_autoptr(GPtrArray) texts = g_ptr_array_new_with_free_func (g_free);
+
+  /* One of them over 125 bytes, for the longer header among the short ones. */
+  for (guint i = 0; i < 70; i++)
+    g_ptr_array_add (texts, i == 40 ? g_strdup_printf ("{\"n\":40,\"pad\":\"%0300d\"}", 0)
+                                    : g_strdup_printf ("{\"n\":%u}", i));
+  lk_websocket_send_texts (fixture->ws, (const char *const *) texts->pdata, texts->len);
+  for (guint i = 0; i < texts->len; i++)
+    {
+      Frame frame = { 0 };
+      const char *text = texts->pdata[i];
+
+      g_assert_true (client_read_frame (fixture, &frame));
+      g_assert_cmpuint (frame.opcode, ==, 0x1);
+      g_assert_cmpmem (g_bytes_get_data (frame.payload, NULL), g_bytes_get_size (frame.payload),
+                       text, strlen (text));
+      frame_clear (&frame);
+    }
+}
+
 /* Bytes that arrived before the connection was made are read without waiting for more. */
 static void
 test_bytes_already_there (Fixture       *fixture,
@@ -620,6 +646,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   add ("text-both-ways", test_text_both_ways, TRUE);
+  add ("send-texts", test_send_texts, TRUE);
   add ("split-and-joined", test_split_and_joined, TRUE);
   add ("fragments-and-ping", test_fragments_and_ping, TRUE);
   add ("client-closes", test_client_closes, TRUE);
