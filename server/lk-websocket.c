@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "lk-epoll-watch.h"
 #include "lk-websocket.h"
 
 #define READ_SIZE (16 * 1024)
@@ -46,7 +47,8 @@ struct _LkWebsocket
   GSocket               *socket;          /* NULL under TLS */
   GMainContext          *context;
 
-  GSource               *input_source;    /* for the connection's whole life */
+  LkEpollWatch          *input_watch;     /* plain TCP: the socket, for the connection's life */
+  GSource               *input_source;    /* under TLS: the stream's pollable source */
   GSource               *output_source;   /* only while something waits to be written */
   GSource               *close_timeout;
 
@@ -69,17 +71,7 @@ G_DEFINE_FINAL_TYPE (LkWebsocket, lk_websocket, G_TYPE_OBJECT)
 static void start_output (LkWebsocket *self);
 static void close_io (LkWebsocket *self);
 
-/* --- the input source: one fd, never blocked --- */
-
-static gboolean
-fd_source_dispatch (GSource     *source,
-                    GSourceFunc  callback,
-                    gpointer     user_data)
-{
-  return callback (user_data);
-}
-
-static GSourceFuncs fd_source_funcs = { NULL, NULL, fd_source_dispatch, NULL, NULL, NULL };
+/* --- sources --- */
 
 static void
 attach_source (LkWebsocket *self,
@@ -105,6 +97,14 @@ clear_source (GSource **source)
     }
 }
 
+/* Nothing more is read. */
+static void
+stop_input (LkWebsocket *self)
+{
+  g_clear_pointer (&self->input_watch, lk_epoll_watch_free);
+  clear_source (&self->input_source);
+}
+
 /* --- closing --- */
 
 static void
@@ -128,7 +128,7 @@ close_io (LkWebsocket *self)
     return;
   self->io_closing = TRUE;
   self->state = SOUP_WEBSOCKET_STATE_CLOSING;
-  clear_source (&self->input_source);
+  stop_input (self);
   clear_source (&self->output_source);
   clear_source (&self->close_timeout);
   g_byte_array_set_size (self->outgoing, 0);
@@ -346,7 +346,7 @@ fail_connection (LkWebsocket *self,
   self->state = SOUP_WEBSOCKET_STATE_CLOSING;
   send_frame (self, OP_CLOSE, payload, sizeof payload);
   self->close_received = TRUE;     /* nothing more is read */
-  clear_source (&self->input_source);
+  stop_input (self);
   close_io_after_output (self);
 }
 
@@ -387,7 +387,7 @@ handle_close (LkWebsocket  *self,
 
   self->peer_close_code = code;
   self->close_received = TRUE;
-  clear_source (&self->input_source);
+  stop_input (self);
   if (!self->close_sent)
     {
       guint8 answer[2] = { code >> 8, code & 0xff };
@@ -603,23 +603,21 @@ read_input (LkWebsocket *self)
     }
 }
 
-static gboolean
-on_input_cb (gpointer user_data)
+static void
+on_socket_ready_cb (gpointer user_data)
 {
-  LkWebsocket *self = user_data;
-
-  if (read_input (self))
-    return G_SOURCE_CONTINUE;
-  /* The source was destroyed (and its pointer cleared) already. */
-  return G_SOURCE_REMOVE;
+  read_input (user_data);
 }
 
-/* The same, as a GPollableSourceFunc (under TLS). */
+/* Under TLS, as a GPollableSourceFunc. */
 static gboolean
 on_pollable_input_cb (GObject  *stream,
                       gpointer  user_data)
 {
-  return on_input_cb (user_data);
+  if (read_input (user_data))
+    return G_SOURCE_CONTINUE;
+  /* The source was destroyed (and its pointer cleared) already. */
+  return G_SOURCE_REMOVE;
 }
 
 /* The first read: libsoup may hold bytes the client sent right behind its upgrade request,
@@ -629,7 +627,7 @@ on_first_read_cb (gpointer user_data)
 {
   LkWebsocket *self = user_data;
 
-  if (self->input_source != NULL)
+  if (self->input_watch != NULL || self->input_source != NULL)
     read_input (self);
   return G_SOURCE_REMOVE;
 }
@@ -641,7 +639,7 @@ lk_websocket_dispose (GObject *object)
 {
   LkWebsocket *self = LK_WEBSOCKET (object);
 
-  clear_source (&self->input_source);
+  stop_input (self);
   clear_source (&self->output_source);
   clear_source (&self->close_timeout);
   /* The last reference can only go once the stream is closed (close_io() holds one until then),
@@ -716,12 +714,7 @@ lk_websocket_new (GIOStream *stream,
   self->context = g_main_context_ref_thread_default ();
 
   if (socket != NULL)
-    {
-      self->input_source = g_source_new (&fd_source_funcs, sizeof (GSource));
-      g_source_add_unix_fd (self->input_source, g_socket_get_fd (socket),
-                            G_IO_IN | G_IO_HUP | G_IO_ERR);
-      attach_source (self, self->input_source, on_input_cb, "[lingka] websocket input");
-    }
+    self->input_watch = lk_epoll_watch_new (g_socket_get_fd (socket), on_socket_ready_cb, self);
   else
     {
       self->input_source = g_pollable_input_stream_create_source (self->input, NULL);
