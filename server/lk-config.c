@@ -70,9 +70,9 @@ lk_config_init (LkConfig *self)
   self->listen = g_strdup ("0.0.0.0");
   self->port = LK_DEFAULT_PORT;
   self->data_dir = g_strdup ("lingka-data");
-  /* Four per CPU, at least 8: busy traffic wants few contexts, idle sockets many (see
-   * docs/server.md, "How many threads"). */
-  self->threads = MAX (8, 4 * g_get_num_processors ());
+  /* Two per CPU, at least 4: busy traffic wants few contexts, and idle WebSockets cost a
+   * context nothing (docs/server.md, "How many threads"). */
+  self->threads = MAX (4, 2 * g_get_num_processors ());
   self->fee_fen = LK_DEFAULT_FEE_FEN;
   self->synchronous = g_strdup ("NORMAL");
   self->digest_alg = g_strdup ("pbkdf2-sha256");
