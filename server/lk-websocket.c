@@ -642,8 +642,8 @@ lk_websocket_dispose (GObject *object)
   stop_input (self);
   clear_source (&self->output_source);
   clear_source (&self->close_timeout);
-  /* The last reference can only go once the stream is closed (close_io() holds one until then),
-   * or if it was never opened for reading. */
+  /* close_io() holds a reference until the stream is closed; a connection whose owner lets go
+   * of it while it is open is closed here, without the closing handshake. */
   if (self->stream != NULL && !self->io_closing)
     g_io_stream_close (self->stream, NULL, NULL);
 
