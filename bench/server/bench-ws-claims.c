@@ -112,6 +112,7 @@ typedef struct
   gint64      cycle_started;
   gint64      next_claim_at;            /* paced: when the next claim is due; 0 if none is */
   guint64     seq;
+  gint64      last_claim_id;            /* claim ids only grow: a smaller one is a replay */
   guint       measured_claims;          /* answers to this kiosk's claims while measuring */
 } Active;
 
@@ -151,6 +152,7 @@ struct _Bench
   guint64       authorized;
   GHashTable   *rejections;    /* reason → guint * count */
   guint64       errors;
+  guint64       replayed;               /* answers to an id of an earlier run (must stay 0) */
   guint64       closed_early;
 
   /* idle connections: each owned by its holder thread */
@@ -795,6 +797,11 @@ active_send_text (Active     *active,
   active_send (active, WS_TEXT, json, strlen (json), sent_at);
 }
 
+/* Message ids must differ from one run to the next against the same server: the same id again is
+ * a resend, which the server answers from what it stored, without doing the claim again
+ * (DESIGN.md). Set once at start. */
+static guint32 run_tag;
+
 static void
 active_send_request (Active *active)
 {
@@ -802,8 +809,8 @@ active_send_request (Active *active)
 
   active->cycle_started = g_get_monotonic_time ();
   active->seq++;
-  json = g_strdup_printf ("{\"type\":\"claim.request\",\"id\":\"b%u-%" G_GUINT64_FORMAT "\","
-                          "\"code\":\"%s\"}", active->index, active->seq, active->code);
+  json = g_strdup_printf ("{\"type\":\"claim.request\",\"id\":\"b%08x-%u-%" G_GUINT64_FORMAT "\","
+                          "\"code\":\"%s\"}", run_tag, active->index, active->seq, active->code);
   active->waiting = WAIT_CLAIM;
   active_send_text (active, json, &active->sent_at);
 }
@@ -815,9 +822,9 @@ active_send_failed (Active *active,
   g_autofree char *json = NULL;
 
   active->seq++;
-  json = g_strdup_printf ("{\"type\":\"claim.failed\",\"id\":\"b%u-%" G_GUINT64_FORMAT "\","
+  json = g_strdup_printf ("{\"type\":\"claim.failed\",\"id\":\"b%08x-%u-%" G_GUINT64_FORMAT "\","
                           "\"claim_id\":%" G_GINT64_FORMAT ",\"reason\":\"cancelled\","
-                          "\"card_no\":null}", active->index, active->seq, claim_id);
+                          "\"card_no\":null}", run_tag, active->index, active->seq, claim_id);
   active->waiting = WAIT_ACK;
   active_send_text (active, json, &active->sent_at);
 }
@@ -900,12 +907,12 @@ active_on_message (Active     *active,
 
           if (bench->measuring)
             bench->authorized++;
-          if (bench->stopping)
-            {
-              active->waiting = WAIT_NOTHING;
-              return;
-            }
+          /* Released even while stopping: a code left reserved would answer already_issued to
+           * this kiosk in every later run against the same server. */
           json_int_member (text, len, "\"claim_id\":", &claim_id);
+          if (claim_id <= active->last_claim_id && bench->measuring)
+            bench->replayed++;
+          active->last_claim_id = MAX (claim_id, active->last_claim_id);
           active_send_failed (active, claim_id);
           return;
         }
@@ -1651,6 +1658,7 @@ main (int   argc,
       g_printerr ("%s\n", error->message);
       return 2;
     }
+  run_tag = g_random_int ();
   if (opt_url == NULL || opt_kiosks == NULL || !is_loopback_url (opt_url))
     {
       g_printerr ("bench-ws-claims: --url (a loopback address) and --kiosks are required\n");
@@ -1812,8 +1820,8 @@ main (int   argc,
            bench.report_us->len, bench.report_us->len / seconds,
            percentile_ms (bench.report_us, 0.50), percentile_ms (bench.report_us, 0.99));
   g_print ("roundtrips: total=%" G_GUINT64_FORMAT " rate=%.0f/s errors=%" G_GUINT64_FORMAT
-           " closed_early=%" G_GUINT64_FORMAT "\n",
-           round_trips, round_trips / seconds, bench.errors, bench.closed_early);
+           " closed_early=%" G_GUINT64_FORMAT " replayed=%" G_GUINT64_FORMAT "\n",
+           round_trips, round_trips / seconds, bench.errors, bench.closed_early, bench.replayed);
   g_hash_table_iter_init (&iter, bench.rejections);
   while (g_hash_table_iter_next (&iter, &key, &value))
     g_print ("rejected: %s=%u\n", (const char *) key, *(guint *) value);
@@ -1838,5 +1846,5 @@ main (int   argc,
                closed, pings - skipped, skipped);
     }
 
-  return bench.closed_early == 0 && bench.errors == 0 ? 0 : 1;
+  return bench.closed_early == 0 && bench.errors == 0 && bench.replayed == 0 ? 0 : 1;
 }
