@@ -94,7 +94,10 @@ epoll_source_new_locked (GMainContext *context)
   int epfd = epoll_create1 (EPOLL_CLOEXEC);
 
   if (epfd < 0)
-    g_error ("epoll_create1: %s", g_strerror (errno));
+    {
+      g_warning ("epoll_create1: %s", g_strerror (errno));
+      return NULL;
+    }
   es = (EpollSource *) g_source_new (&epoll_source_funcs, sizeof (EpollSource));
   es->context = context;
   es->epfd = epfd;
@@ -131,6 +134,11 @@ lk_epoll_watch_new (int          fd,
   if (es == NULL || g_source_is_destroyed ((GSource *) es))
     {
       es = epoll_source_new_locked (context);
+      if (es == NULL)
+        {
+          g_mutex_unlock (&sources_lock);
+          return NULL;
+        }
       g_hash_table_insert (sources, context, es);
     }
   else
@@ -147,7 +155,12 @@ lk_epoll_watch_new (int          fd,
   event.events = EPOLLIN;
   event.data.ptr = watch;
   if (epoll_ctl (es->epfd, EPOLL_CTL_ADD, fd, &event) < 0)
-    g_error ("epoll_ctl (ADD, %d): %s", fd, g_strerror (errno));
+    {
+      /* Out of kernel memory or over max_user_watches: the caller watches the fd itself. */
+      g_warning ("epoll_ctl (ADD, %d): %s", fd, g_strerror (errno));
+      lk_epoll_watch_free (watch);
+      return NULL;
+    }
   return watch;
 }
 

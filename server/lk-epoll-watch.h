@@ -22,7 +22,8 @@ typedef struct _LkEpollWatch LkEpollWatch;
 
 typedef void (*LkEpollFunc) (gpointer user_data);
 
-/* Calls @func whenever @fd is readable, or hung up, or in error. */
+/* Calls @func whenever @fd is readable, or hung up, or in error. NULL (with a warning) if the
+ * kernel refuses: out of descriptors or epoll watches; the caller then polls @fd some other way. */
 LkEpollWatch  *lk_epoll_watch_new      (int           fd,
                                         LkEpollFunc   func,
                                         gpointer      user_data);

@@ -44,19 +44,17 @@ struct _LkWebsocket
   GIOStream             *stream;
   GPollableInputStream  *input;
   GPollableOutputStream *output;
-  GSocket               *socket;          /* NULL under TLS */
   GMainContext          *context;
 
-  LkEpollWatch          *input_watch;     /* plain TCP: the socket, for the connection's life */
-  GSource               *input_source;    /* under TLS: the stream's pollable source */
+  LkEpollWatch          *input_watch;     /* a plain socket, for the connection's life */
+  GSource               *input_source;    /* else (TLS): the stream's pollable source */
   GSource               *output_source;   /* only while something waits to be written */
   GSource               *close_timeout;
 
   GByteArray            *incoming;        /* read, not yet taken as frames */
   GByteArray            *message;         /* a fragmented message being put together */
   guint8                 message_opcode;  /* its first frame's opcode; 0 when none */
-  GByteArray            *outgoing;        /* frames the socket did not take yet */
-  gsize                  outgoing_sent;   /* of which already written */
+  GByteArray            *outgoing;        /* what the socket did not take yet */
 
   guint64                max_payload;
   SoupWebsocketState     state;
@@ -132,7 +130,6 @@ close_io (LkWebsocket *self)
   clear_source (&self->output_source);
   clear_source (&self->close_timeout);
   g_byte_array_set_size (self->outgoing, 0);
-  self->outgoing_sent = 0;
   g_io_stream_close_async (self->stream, G_PRIORITY_DEFAULT, NULL, on_stream_closed_cb,
                            g_object_ref (self));
 }
@@ -221,10 +218,10 @@ write_vectors (LkWebsocket   *self,
         return;
     }
 
-  if (self->outgoing->len - self->outgoing_sent + total - written > LK_WEBSOCKET_MAX_QUEUED)
+  if (self->outgoing->len + total - written > LK_WEBSOCKET_MAX_QUEUED)
     {
       g_message ("A WebSocket peer that does not read was dropped (%u bytes waiting)",
-                 self->outgoing->len - (guint) self->outgoing_sent);
+                 self->outgoing->len);
       close_io (self);
       return;
     }
@@ -296,10 +293,8 @@ on_output_cb (GObject  *stream,
   g_autoptr(GError) error = NULL;
   gssize n;
 
-  n = g_pollable_output_stream_write_nonblocking (self->output,
-                                                  self->outgoing->data + self->outgoing_sent,
-                                                  self->outgoing->len - self->outgoing_sent,
-                                                  NULL, &error);
+  n = g_pollable_output_stream_write_nonblocking (self->output, self->outgoing->data,
+                                                  self->outgoing->len, NULL, &error);
   if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
     return G_SOURCE_CONTINUE;
   if (n < 0)
@@ -308,12 +303,12 @@ on_output_cb (GObject  *stream,
       fail_io (self, error);
       return G_SOURCE_REMOVE;
     }
-  self->outgoing_sent += n;
-  if (self->outgoing_sent < self->outgoing->len)
+  /* What was written leaves the queue, so a peer that reads slowly but steadily does not make
+   * it grow for the connection's life. */
+  g_byte_array_remove_range (self->outgoing, 0, n);
+  if (self->outgoing->len > 0)
     return G_SOURCE_CONTINUE;
 
-  g_byte_array_set_size (self->outgoing, 0);
-  self->outgoing_sent = 0;
   g_clear_pointer (&self->output_source, g_source_unref);
   if (self->close_sent && self->close_received)
     close_io (self);
@@ -418,16 +413,15 @@ deliver (LkWebsocket  *self,
                  opcode == OP_TEXT ? SOUP_WEBSOCKET_DATA_TEXT : SOUP_WEBSOCKET_DATA_BINARY, bytes);
 }
 
-/* The last fragment is in: hands the whole message on. */
+/* The last fragment is in: hands the whole message on (deliver() copies it). */
 static void
 deliver_fragmented (LkWebsocket *self)
 {
   guint8 opcode = self->message_opcode;
-  g_autoptr(GByteArray) message = g_steal_pointer (&self->message);
 
-  self->message = g_byte_array_new ();
   self->message_opcode = 0;
-  deliver (self, opcode, message->data, message->len);
+  deliver (self, opcode, self->message->data, self->message->len);
+  g_byte_array_set_size (self->message, 0);
 }
 
 /* Takes one frame from the start of @data; returns its length, 0 if it is not all there yet,
@@ -489,6 +483,7 @@ process_frame (LkWebsocket *self,
       fail_connection (self, SOUP_WEBSOCKET_CLOSE_PROTOCOL_ERROR, "a fragmented or long control frame");
       return -1;
     }
+  /* len alone first: a 64-bit length could wrap the sum. */
   if ((opcode & 0x08) == 0
       && (len > self->max_payload || self->message->len + len > self->max_payload))
     {
@@ -598,7 +593,7 @@ read_input (LkWebsocket *self)
       /* On a plain socket, a short read means it is drained for now: the level-triggered
        * source says when more comes, and the read that would only say EAGAIN is saved. Under
        * TLS, decrypted bytes may wait with nothing left on the socket: read until it blocks. */
-      if (self->socket != NULL && n < READ_SIZE)
+      if (self->input_watch != NULL && n < READ_SIZE)
         return TRUE;
     }
 }
@@ -656,7 +651,6 @@ lk_websocket_finalize (GObject *object)
   LkWebsocket *self = LK_WEBSOCKET (object);
 
   g_clear_object (&self->stream);
-  g_clear_object (&self->socket);
   g_clear_pointer (&self->context, g_main_context_unref);
   g_clear_pointer (&self->incoming, g_byte_array_unref);
   g_clear_pointer (&self->message, g_byte_array_unref);
@@ -710,12 +704,13 @@ lk_websocket_new (GIOStream *stream,
   self->stream = g_object_ref (stream);
   self->input = G_POLLABLE_INPUT_STREAM (input);
   self->output = G_POLLABLE_OUTPUT_STREAM (output);
-  self->socket = socket != NULL ? g_object_ref (socket) : NULL;
   self->context = g_main_context_ref_thread_default ();
 
+  /* A plain socket sits behind its thread's epoll descriptor (lk-epoll-watch.h), unless the
+   * kernel refuses one more watch. */
   if (socket != NULL)
     self->input_watch = lk_epoll_watch_new (g_socket_get_fd (socket), on_socket_ready_cb, self);
-  else
+  if (self->input_watch == NULL)
     {
       self->input_source = g_pollable_input_stream_create_source (self->input, NULL);
       attach_source (self, self->input_source,
@@ -806,10 +801,9 @@ lk_websocket_close (LkWebsocket *self,
           len += end - reason;
         }
     }
+  /* Open means no close frame came yet: wait for the peer's (5.5.1), but not forever. */
   send_frame (self, OP_CLOSE, payload, len);
-  if (self->close_received)
-    close_io_after_output (self);
-  else if (!self->io_closing)
+  if (!self->io_closing)
     {
       self->close_timeout = g_timeout_source_new (close_timeout_ms);
       g_source_set_callback (self->close_timeout, on_close_timeout_cb, self, NULL);

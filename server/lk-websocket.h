@@ -10,8 +10,9 @@
  * and unblock writes to the context's eventfd. That is six write()s and one more main-loop
  * iteration for each message a kiosk sends, plus the formatting of several g_debug() lines that
  * nobody reads. Measured on the claim benchmark, they were two thirds of the server's system
- * calls (docs/bench-server.md, "Eighth session"). Here a connection has one source for its
- * whole life, which GLib never blocks (g_source_set_can_recurse()), and no logging per message.
+ * calls (docs/bench-server.md, "Eighth session"). Here a connection is watched the same way
+ * for its whole life (on a plain socket, through its thread's one epoll descriptor), by a
+ * source GLib never blocks (g_source_set_can_recurse()), with no logging per message.
  *
  * What is implemented of RFC 6455, for a server: text and binary messages, fragmented or not,
  * up to a maximum size (1009 beyond it); ping answered with pong; the closing handshake either
@@ -52,7 +53,7 @@ gboolean            lk_websocket_accept                      (SoupServerMessage 
                                                               GDestroyNotify           destroy);
 
 /* The server's side of a WebSocket on @stream, whose handshake is done. @socket, if not NULL,
- * is the plain TCP socket under @stream, watched directly; give NULL under TLS. */
+ * is the plain TCP socket under @stream (owned by it), watched directly; give NULL under TLS. */
 LkWebsocket        *lk_websocket_new                         (GIOStream               *stream,
                                                               GSocket                 *socket);
 

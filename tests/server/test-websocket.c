@@ -2,19 +2,21 @@
  *
  * The server end is an LkWebsocket on one end of a socket pair; the test plays the client on the
  * other end with frames written by hand, so that it can send what no well-behaved client would:
- * unmasked frames, reserved bits, broken fragments, oversize messages, invalid UTF-8. Every case
- * runs twice: on the socket watched directly (plain TCP), and through the stream's pollable
- * source (as under TLS).
+ * unmasked frames, reserved bits, broken fragments, oversize messages, invalid UTF-8. Most cases
+ * run twice: on the socket watched through the epoll watch (plain TCP), and through the stream's
+ * pollable source (as under TLS, and when the kernel refuses an epoll watch). The shared epoll
+ * source (LkEpollWatch) is tested at the end.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
 #include "config.h"
 
-#include <errno.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <glib/gstdio.h>
 
 #include "lk-epoll-watch.h"
 #include "lk-websocket.h"
@@ -606,6 +608,40 @@ test_peer_not_reading (Fixture       *fixture,
   g_assert_cmpuint (sent, <, 2 * LK_WEBSOCKET_MAX_QUEUED / (64 * 1024));
 }
 
+/* A peer that reads steadily gets everything, in order, however much passes in all: three
+ * times the queue's limit here, through many partial writes. */
+static void
+test_slow_reader (Fixture       *fixture,
+                  gconstpointer  data)
+{
+  const guint size = 64 * 1024;
+  const guint total = 3 * LK_WEBSOCKET_MAX_QUEUED / size;
+  g_autofree char *text = g_strnfill (size, 'r');
+  guint received = 0;
+
+  for (guint sent = 0; sent < total; sent++)
+    {
+      /* Each message says its number in its first bytes. */
+      g_snprintf (text, 9, "%08u", sent);
+      text[8] = 'r';
+      lk_websocket_send_text (fixture->ws, text);
+      while (received + 16 <= sent || (sent == total - 1 && received < total))
+        {
+          Frame frame = { 0 };
+          g_autofree char *expected = g_strdup_printf ("%08u", received);
+
+          g_assert_true (client_read_frame (fixture, &frame));
+          g_assert_cmpuint (g_bytes_get_size (frame.payload), ==, size);
+          g_assert_cmpmem (g_bytes_get_data (frame.payload, NULL), 8, expected, 8);
+          frame_clear (&frame);
+          received++;
+        }
+    }
+  g_assert_cmpuint (received, ==, total);
+  g_assert_cmpuint (fixture->closed, ==, 0);
+  g_assert_cmpint (lk_websocket_get_state (fixture->ws), ==, SOUP_WEBSOCKET_STATE_OPEN);
+}
+
 /* The connection's object may go while its close is under way (a handler dropped the last
  * reference in "closed"): nothing is touched after. */
 static void
@@ -747,6 +783,26 @@ test_epoll_free_in_callback (void)
   g_main_context_pop_thread_default (context);
 }
 
+/* A descriptor the kernel will not watch (a regular file: EPERM) gives NULL and a warning, and
+ * leaves no source behind, so the caller can fall back to a source of its own. */
+static void
+test_epoll_refused (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autofree char *path = NULL;
+  int fd = g_file_open_tmp ("lk-epoll-XXXXXX", &path, NULL);
+
+  g_assert_cmpint (fd, >=, 0);
+  g_main_context_push_thread_default (context);
+  g_test_expect_message ("lingka-epoll", G_LOG_LEVEL_WARNING, "epoll_ctl (ADD, *");
+  g_assert_null (lk_epoll_watch_new (fd, on_ready_cb, NULL));
+  g_test_assert_expected_messages ();
+  g_assert_cmpuint (lk_epoll_watch_n_sources (), ==, 0);
+  g_main_context_pop_thread_default (context);
+  close (fd);
+  g_unlink (path);
+}
+
 static void
 add (const char *name,
      void      (*func) (Fixture *, gconstpointer),
@@ -775,6 +831,7 @@ main (int   argc,
   add ("close-timeout", test_close_timeout, FALSE);
   add ("peer-vanishes", test_peer_vanishes, TRUE);
   add ("peer-not-reading", test_peer_not_reading, TRUE);
+  add ("slow-reader", test_slow_reader, TRUE);
   add ("unref-in-closed", test_unref_in_closed, FALSE);
   g_test_add ("/server/websocket/bytes-already-there", Fixture, GINT_TO_POINTER (TRUE), NULL,
               test_bytes_already_there, fixture_teardown);
@@ -782,6 +839,7 @@ main (int   argc,
               NULL, test_bytes_already_there, fixture_teardown);
   g_test_add_func ("/server/epoll-watch/sources", test_epoll_sources);
   g_test_add_func ("/server/epoll-watch/free-in-callback", test_epoll_free_in_callback);
+  g_test_add_func ("/server/epoll-watch/refused", test_epoll_refused);
   for (guint i = 0; i < G_N_ELEMENTS (bad_frames); i++)
     {
       g_autofree char *path = g_strdup_printf ("/server/websocket/bad-frame/%s", bad_frames[i].name);
