@@ -5,7 +5,8 @@
  * thread that submitted the job, in submission order, only once the write is committed (a
  * separate connection sees it), and a job that fails, or leaves a transaction open, must leave
  * nothing behind while the jobs around it in the same batch commit. Some jobs take a while, so
- * that the others pile up behind them: the jobs must then share batches (group commit).
+ * that the others pile up behind them: the jobs must then share batches (group commit). And a
+ * job that runs at once, on its caller's thread, must not wake the idle writer thread.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -259,6 +260,166 @@ test_batch_many_threads (void)
   g_rmdir (dir);
 }
 
+/* --- the writer is not woken for batches that ran at once --- */
+
+typedef struct
+{
+  LkStore  *store;
+  GMutex    mutex;
+  GCond     cond;
+  gboolean  queued;   /* the main thread's job is queued behind the helper's batch */
+  gint      done;      /* callbacks run, on either thread */
+} IdleWriter;
+
+/* LkStoreJobFunc: holds its batch until the main thread has queued a job behind it. */
+static gboolean
+hold_until_queued (LkStore   *store,
+                   gpointer   data,
+                   GError   **error)
+{
+  IdleWriter *idle = data;
+  gint64 deadline = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
+
+  g_mutex_lock (&idle->mutex);
+  while (!idle->queued)
+    if (!g_cond_wait_until (&idle->cond, &idle->mutex, deadline))
+      break;
+  g_mutex_unlock (&idle->mutex);
+  return lk_store_school_ensure (store, "测试省", "等待的学校", "pbkdf2-sha256", 1000, NULL, error) > 0;
+}
+
+static gboolean
+write_school (LkStore   *store,
+              gpointer   data,
+              GError   **error)
+{
+  g_autofree char *name = g_strdup_printf ("学校-%u", GPOINTER_TO_UINT (data));
+
+  return lk_store_school_ensure (store, "测试省", name, "pbkdf2-sha256", 1000, NULL, error) > 0;
+}
+
+static void
+idle_job_done_cb (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  IdleWriter *idle = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (lk_store_run_finish (result, &error));
+  g_assert_no_error (error);
+  g_atomic_int_inc (&idle->done);
+}
+
+static void
+hold_done_cb (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  gboolean *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (lk_store_run_finish (result, &error));
+  *done = TRUE;
+}
+
+static gpointer
+hold_thread (gpointer data)
+{
+  IdleWriter *idle = data;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  gint64 deadline = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
+  gboolean held_done = FALSE;
+
+  g_main_context_push_thread_default (context);
+  lk_store_run_async (idle->store, hold_until_queued, idle, NULL, hold_done_cb, &held_done);
+  while (!held_done && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (context, TRUE);
+  g_atomic_int_inc (&idle->done);
+  g_main_context_pop_thread_default (context);
+  return NULL;
+}
+
+static void
+wait_done (IdleWriter *idle,
+           gint        count)
+{
+  gint64 deadline = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
+
+  while (g_atomic_int_get (&idle->done) < count && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (g_main_context_get_thread_default (), TRUE);
+  g_assert_cmpint (g_atomic_int_get (&idle->done), ==, count);
+}
+
+/* A job run at once, on the caller's thread while no batch runs, used to wake the waiting
+ * writer thread when it ended, for nothing: a futex call and two context switches each. */
+static void
+test_batch_idle_writer_sleeps (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lingka-batch-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "lingka.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  IdleWriter idle = { 0 };
+  GThread *helper;
+  guint64 batches = 0, jobs = 0, wakeups_before, wakeups_after;
+
+  g_main_context_push_thread_default (context);
+  idle.store = lk_store_new (path, "NORMAL", &error);
+  g_assert_no_error (error);
+  g_mutex_init (&idle.mutex);
+  g_cond_init (&idle.cond);
+
+  /* The writer thread starts when a job has to queue: behind a batch that the helper thread
+   * holds open until this thread's job is in the queue. */
+  helper = g_thread_new ("hold", hold_thread, &idle);
+  for (;;)
+    {
+      lk_store_debug_batch_stats (idle.store, &batches, &jobs);
+      if (batches > 0)
+        break;
+      g_usleep (1000);
+    }
+  lk_store_run_async (idle.store, write_school, GUINT_TO_POINTER (0), NULL, idle_job_done_cb, &idle);
+  g_mutex_lock (&idle.mutex);
+  idle.queued = TRUE;
+  g_cond_signal (&idle.cond);
+  g_mutex_unlock (&idle.mutex);
+  g_thread_join (helper);
+  wait_done (&idle, 2);
+  lk_store_debug_batch_stats (idle.store, &batches, &jobs);
+  g_assert_cmpuint (batches, ==, 2);   /* the held one, then the writer's */
+
+  /* Now one job at a time: each runs at once, here, and the writer sleeps through them. */
+  g_usleep (20 * 1000);
+  wakeups_before = lk_store_debug_futile_wakes (idle.store);
+  for (guint i = 1; i <= 50; i++)
+    {
+      lk_store_run_async (idle.store, write_school, GUINT_TO_POINTER (i), NULL, idle_job_done_cb, &idle);
+      wait_done (&idle, 2 + i);
+    }
+  g_usleep (20 * 1000);
+  wakeups_after = lk_store_debug_futile_wakes (idle.store);
+  g_test_message ("wake-ups sent for nothing: %" G_GUINT64_FORMAT " in 50 jobs",
+                  wakeups_after - wakeups_before);
+  g_assert_cmpuint (wakeups_after - wakeups_before, ==, 0);
+  g_assert_cmpint (lk_store_debug_count (idle.store, "schools", "name LIKE '学校-%'"), ==, 51);
+
+  lk_store_stop_writer (idle.store);
+  g_clear_object (&idle.store);
+  g_main_context_pop_thread_default (context);
+  g_mutex_clear (&idle.mutex);
+  g_cond_clear (&idle.cond);
+  g_unlink (path);
+  {
+    g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+    g_autofree char *shm = g_strconcat (path, "-shm", NULL);
+    g_unlink (wal);
+    g_unlink (shm);
+  }
+  g_rmdir (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -266,6 +427,7 @@ main (int    argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/store/batch/many-threads", test_batch_many_threads);
+  g_test_add_func ("/store/batch/idle-writer-sleeps", test_batch_idle_writer_sleeps);
 
   return g_test_run ();
 }
