@@ -5,7 +5,9 @@
  * statement that checks it. These tests hold it to that (no definition keeps such a list), to
  * the same meaning (each constraint still takes every value it took, and refuses others), to
  * the open-application index still being used, and to the upgrade path: a database left at
- * migration 4, with rows in it, migrates with its rows intact.
+ * migration 4, with rows in it, migrates with its rows intact. Migration 6 replaced two
+ * indexes of the claim path with partial ones: the store's queries must still use them. A new
+ * database gets the store's page size; an old one keeps its own.
  *
  * SPDX-License-Identifier: GPL-3.0-or-later
  */
@@ -209,6 +211,24 @@ test_new_database (Fixture       *fixture,
                                   "AND " LK_SQL_APPLICATION_IS_OPEN ("a.status"));
   g_test_message ("%s", plan);
   g_assert_nonnull (strstr (plan, "applications_open"));
+  g_clear_pointer (&plan, g_free);
+
+  /* Migration 6: the claim path's lookups use the indexes that hold only live rows. */
+  plan = lk_test_sqlite_text (db, "EXPLAIN QUERY PLAN SELECT id AS claim_id, authorized_at FROM claims "
+                                  "WHERE kiosk_id = ?1 AND status = 'reserved' ORDER BY id");
+  g_test_message ("%s", plan);
+  g_assert_nonnull (strstr (plan, "claims_reserved"));
+  g_clear_pointer (&plan, g_free);
+  plan = lk_test_sqlite_text (db, "EXPLAIN QUERY PLAN SELECT c.id FROM claim_codes c "
+                                  "JOIN students s ON s.id = c.student_id "
+                                  "WHERE c.school_id = ?1 AND c.status = 'open' ORDER BY c.id");
+  g_test_message ("%s", plan);
+  g_assert_nonnull (strstr (plan, "claim_codes_school_open"));
+  g_clear_pointer (&plan, g_free);
+
+  /* A new database has the store's page size. */
+  plan = lk_test_sqlite_text (db, "PRAGMA page_size");
+  g_assert_cmpstr (plan, ==, "2048\n");
 
   sqlite3_close (db);
 }
@@ -249,11 +269,20 @@ test_upgrade_from_4 (Fixture       *fixture,
 
   db = lk_test_sqlite_open (fixture->path, NULL);
   version = lk_test_sqlite_text (db, "PRAGMA user_version");
-  g_assert_cmpstr (version, ==, "5\n");
+  g_assert_cmpstr (version, ==, "6\n");
   rows_after = all_rows (db);
   g_assert_cmpstr (rows_after, ==, rows_before);
   check = lk_test_sqlite_text (db, "PRAGMA integrity_check");
   g_assert_cmpstr (check, ==, "ok\n");
+  g_clear_pointer (&check, g_free);
+  /* The indexes migration 6 replaced are gone; a database keeps the page size it was made with. */
+  check = lk_test_sqlite_text (db, "SELECT group_concat(name) FROM sqlite_schema WHERE name IN "
+                                   "('claims_kiosk_status', 'claim_codes_school', 'claims_reserved', "
+                                   "'claim_codes_school_open')");
+  g_assert_cmpstr (check, ==, "claims_reserved,claim_codes_school_open\n");
+  g_clear_pointer (&check, g_free);
+  check = lk_test_sqlite_text (db, "PRAGMA page_size");
+  g_assert_cmpstr (check, ==, "4096\n");
   assert_no_long_in_lists (db);
   lk_test_sqlite_exec (db, "BEGIN");
   assert_checks_hold (db);
