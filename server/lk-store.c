@@ -22,6 +22,8 @@
 /* After a burst, a restarted WAL is cut back to this size. */
 #define WAL_SIZE_LIMIT_BYTES (192 * 1024 * 1024)
 #define MIGRATIONS_PATH "/cn/lingka/server/migrations"
+/* Inside a batch, a job's transaction is a savepoint of the batch's transaction. */
+#define MAX_SAVEPOINTS 32
 /* Pages of 2 KiB rather than SQLite's 4 KiB, for new databases. Every commit writes each page it
  * touched to the WAL in full, and the claim path's commits touch mostly index leaves at random
  * places (a kiosk's replies are keyed by the ids it makes): half the size halves what each one
@@ -41,6 +43,9 @@ typedef struct
   gboolean    in_batch;     /* the batch writer's connection, inside a batch's transaction */
   guint       savepoints;   /* open job transactions inside the batch: savepoints, or reads */
   guint32     read_levels;  /* bit N set: level N is a read (lk_store_begin), no savepoint */
+  guint32     alias_levels; /* bit N set: level N began with nothing written since level N - 1
+                             * began, so it shares that level's savepoint */
+  gint64      level_changes[MAX_SAVEPOINTS]; /* sqlite3_total_changes64() when each level began */
 } LkConnection;
 
 /* One job for the batch writer. */
@@ -537,31 +542,43 @@ release_writer (LkStore      *self,
   release_writer_turn (self);
 }
 
-/* Inside a batch, a job's transaction is a savepoint of the batch's transaction. */
-#define MAX_SAVEPOINTS 32
-
-/* A read inside a batch needs no savepoint: the batch's transaction is already one snapshot. */
+/* A read inside a batch needs no savepoint: the batch's transaction is already one snapshot.
+ * Nor does a write level that begins where the level around it began, with nothing written in
+ * between: the job's own savepoint, then at once the store function's begin. Rolling it back to
+ * that outer savepoint is the same rollback, and releasing it is nothing; that saves a
+ * SAVEPOINT and a RELEASE on every job of the claim and verification paths. */
 static gboolean
 savepoint_begin (LkStore       *self,
                  LkConnection  *conn,
                  gboolean       read,
                  GError       **error)
 {
+  guint32 level = 1u << conn->savepoints;
+  gint64 changes = sqlite3_total_changes64 (conn->db);
+
+  G_STATIC_ASSERT (MAX_SAVEPOINTS == G_N_ELEMENTS (conn->level_changes));
+
   if (conn->savepoints >= MAX_SAVEPOINTS)
     {
       g_set_error_literal (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED, "Transactions nested too deep");
       return FALSE;
     }
+  conn->read_levels &= ~level;
+  conn->alias_levels &= ~level;
   if (read)
-    conn->read_levels |= 1u << conn->savepoints;
+    conn->read_levels |= level;
+  else if (conn->savepoints > 0
+           && !(conn->read_levels & (level >> 1))
+           && conn->level_changes[conn->savepoints - 1] == changes)
+    conn->alias_levels |= level;
   else
     {
       g_autoptr(LkStmt) stmt = lk_store_prepare (self, "SAVEPOINT lk_job", error);
 
       if (stmt == NULL || !lk_store_step_done (self, stmt, error))
         return FALSE;
-      conn->read_levels &= ~(1u << conn->savepoints);
     }
+  conn->level_changes[conn->savepoints] = changes;
   conn->savepoints++;
   return TRUE;
 }
@@ -586,6 +603,13 @@ savepoint_end (LkStore       *self,
   conn->savepoints--;
   if (conn->read_levels & (1u << conn->savepoints))
     return TRUE;
+  if (conn->alias_levels & (1u << conn->savepoints))
+    {
+      /* Back to where the outer level began, which stays open: this level's own start. */
+      if (!keep)
+        exec_sql (conn->db, "ROLLBACK TO lk_job;", NULL);
+      return TRUE;
+    }
   if (keep)
     {
       g_autoptr(LkStmt) stmt = lk_store_prepare (self, "RELEASE lk_job", error);

@@ -420,6 +420,105 @@ test_batch_idle_writer_sleeps (void)
   g_rmdir (dir);
 }
 
+/* --- transactions nested inside a job --- */
+
+static gboolean
+ensure (LkStore     *store,
+        const char  *name,
+        GError     **error)
+{
+  return lk_store_school_ensure (store, "测试省", name, "pbkdf2-sha256", 1000, NULL, error) > 0;
+}
+
+/* LkStoreJobFunc: nested write transactions, rolled back and committed, at the start of the
+ * job (where they share the job's savepoint) and after a write (where they need their own). */
+static gboolean
+nested_job (LkStore   *store,
+            gpointer   data,
+            GError   **error)
+{
+  /* A: begun before anything was written, rolled back, then the job goes on. */
+  g_assert_true (lk_store_begin_immediate (store, error));
+  g_assert_true (ensure (store, "嵌套-A1", error));
+  lk_store_rollback (store);
+  g_assert_true (ensure (store, "嵌套-A2", error));
+
+  /* B: begun after a write, rolled back: the write before it stays. */
+  g_assert_true (lk_store_begin_immediate (store, error));
+  g_assert_true (ensure (store, "嵌套-B1", error));
+  lk_store_rollback (store);
+
+  /* C: two levels begun at once; the inner one rolled back, the outer one committed. */
+  g_assert_true (lk_store_begin_immediate (store, error));
+  g_assert_true (lk_store_begin_immediate (store, error));
+  g_assert_true (lk_store_begin_immediate (store, error));
+  g_assert_true (ensure (store, "嵌套-C1", error));
+  lk_store_rollback (store);
+  g_assert_true (ensure (store, "嵌套-C2", error));
+  g_assert_true (lk_store_commit (store, error));
+  g_assert_true (lk_store_commit (store, error));
+
+  /* D: a read level between: the write level inside it has a savepoint of its own. */
+  g_assert_true (lk_store_begin (store, error));
+  g_assert_true (lk_store_begin_immediate (store, error));
+  g_assert_true (ensure (store, "嵌套-D1", error));
+  lk_store_rollback (store);
+  lk_store_rollback (store);
+  return TRUE;
+}
+
+static void
+nested_done_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  gboolean *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (lk_store_run_finish (result, &error));
+  g_assert_no_error (error);
+  *done = TRUE;
+}
+
+static void
+test_batch_nested (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("lingka-batch-XXXXXX", NULL);
+  g_autofree char *path = g_build_filename (dir, "lingka.db", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(LkStore) store = NULL;
+  gboolean done = FALSE;
+  const struct { const char *name; gint64 count; } expected[] = {
+    { "嵌套-A1", 0 }, { "嵌套-A2", 1 }, { "嵌套-B1", 0 }, { "嵌套-C1", 0 }, { "嵌套-C2", 1 },
+    { "嵌套-D1", 0 },
+  };
+
+  g_main_context_push_thread_default (context);
+  store = lk_store_new (path, "NORMAL", &error);
+  g_assert_no_error (error);
+  lk_store_run_async (store, nested_job, NULL, NULL, nested_done_cb, &done);
+  while (!done)
+    g_main_context_iteration (context, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
+    {
+      g_test_message ("%s", expected[i].name);
+      g_assert_cmpint (count_school (store, expected[i].name), ==, expected[i].count);
+    }
+
+  lk_store_stop_writer (store);
+  g_clear_object (&store);
+  g_main_context_pop_thread_default (context);
+  g_unlink (path);
+  {
+    g_autofree char *wal = g_strconcat (path, "-wal", NULL);
+    g_autofree char *shm = g_strconcat (path, "-shm", NULL);
+    g_unlink (wal);
+    g_unlink (shm);
+  }
+  g_rmdir (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -428,6 +527,7 @@ main (int    argc,
 
   g_test_add_func ("/store/batch/many-threads", test_batch_many_threads);
   g_test_add_func ("/store/batch/idle-writer-sleeps", test_batch_idle_writer_sleeps);
+  g_test_add_func ("/store/batch/nested", test_batch_nested);
 
   return g_test_run ();
 }
