@@ -553,16 +553,18 @@ savepoint_begin (LkStore       *self,
                  gboolean       read,
                  GError       **error)
 {
-  guint32 level = 1u << conn->savepoints;
-  gint64 changes = sqlite3_total_changes64 (conn->db);
+  guint32 level;
+  gint64 changes;
 
-  G_STATIC_ASSERT (MAX_SAVEPOINTS == G_N_ELEMENTS (conn->level_changes));
+  G_STATIC_ASSERT (MAX_SAVEPOINTS <= 32);  /* one bit a level */
 
   if (conn->savepoints >= MAX_SAVEPOINTS)
     {
       g_set_error_literal (error, LK_STORE_ERROR, LK_STORE_ERROR_FAILED, "Transactions nested too deep");
       return FALSE;
     }
+  level = 1u << conn->savepoints;
+  changes = sqlite3_total_changes64 (conn->db);
   conn->read_levels &= ~level;
   conn->alias_levels &= ~level;
   if (read)
