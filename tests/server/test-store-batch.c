@@ -17,6 +17,7 @@
 /* The store's private header: a job here opens a transaction itself, as the store's own
  * functions do, to check what the writer does with one left open. */
 #include "lk-store-private.h"
+#include "lk-test-sqlite.h"
 
 #define N_THREADS 4
 #define N_JOBS 200
@@ -250,14 +251,30 @@ test_batch_many_threads (void)
 
   lk_store_stop_writer (store);
   g_clear_object (&store);
-  g_unlink (path);
-  {
-    g_autofree char *wal = g_strconcat (path, "-wal", NULL);
-    g_autofree char *shm = g_strconcat (path, "-shm", NULL);
-    g_unlink (wal);
-    g_unlink (shm);
-  }
+  lk_test_sqlite_remove_files (path);
   g_rmdir (dir);
+}
+
+static gboolean
+ensure (LkStore     *store,
+        const char  *name,
+        GError     **error)
+{
+  return lk_store_school_ensure (store, "测试省", name, "pbkdf2-sha256", 1000, NULL, error) > 0;
+}
+
+/* GAsyncReadyCallback of a job that must succeed: counts it done (on whichever thread). */
+static void
+count_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  gint *done = user_data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (lk_store_run_finish (result, &error));
+  g_assert_no_error (error);
+  g_atomic_int_inc (done);
 }
 
 /* --- the writer is not woken for batches that ran at once --- */
@@ -285,7 +302,7 @@ hold_until_queued (LkStore   *store,
     if (!g_cond_wait_until (&idle->cond, &idle->mutex, deadline))
       break;
   g_mutex_unlock (&idle->mutex);
-  return lk_store_school_ensure (store, "测试省", "等待的学校", "pbkdf2-sha256", 1000, NULL, error) > 0;
+  return ensure (store, "等待的学校", error);
 }
 
 static gboolean
@@ -295,32 +312,7 @@ write_school (LkStore   *store,
 {
   g_autofree char *name = g_strdup_printf ("学校-%u", GPOINTER_TO_UINT (data));
 
-  return lk_store_school_ensure (store, "测试省", name, "pbkdf2-sha256", 1000, NULL, error) > 0;
-}
-
-static void
-idle_job_done_cb (GObject      *source,
-                  GAsyncResult *result,
-                  gpointer      user_data)
-{
-  IdleWriter *idle = user_data;
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (lk_store_run_finish (result, &error));
-  g_assert_no_error (error);
-  g_atomic_int_inc (&idle->done);
-}
-
-static void
-hold_done_cb (GObject      *source,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  gboolean *done = user_data;
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (lk_store_run_finish (result, &error));
-  *done = TRUE;
+  return ensure (store, name, error);
 }
 
 static gpointer
@@ -329,13 +321,12 @@ hold_thread (gpointer data)
   IdleWriter *idle = data;
   g_autoptr(GMainContext) context = g_main_context_new ();
   gint64 deadline = g_get_monotonic_time () + DEADLINE_S * G_USEC_PER_SEC;
-  gboolean held_done = FALSE;
+  gint before = g_atomic_int_get (&idle->done);
 
   g_main_context_push_thread_default (context);
-  lk_store_run_async (idle->store, hold_until_queued, idle, NULL, hold_done_cb, &held_done);
-  while (!held_done && g_get_monotonic_time () < deadline)
+  lk_store_run_async (idle->store, hold_until_queued, idle, NULL, count_done_cb, &idle->done);
+  while (g_atomic_int_get (&idle->done) == before && g_get_monotonic_time () < deadline)
     g_main_context_iteration (context, TRUE);
-  g_atomic_int_inc (&idle->done);
   g_main_context_pop_thread_default (context);
   return NULL;
 }
@@ -380,7 +371,7 @@ test_batch_idle_writer_sleeps (void)
         break;
       g_usleep (1000);
     }
-  lk_store_run_async (idle.store, write_school, GUINT_TO_POINTER (0), NULL, idle_job_done_cb, &idle);
+  lk_store_run_async (idle.store, write_school, GUINT_TO_POINTER (0), NULL, count_done_cb, &idle.done);
   g_mutex_lock (&idle.mutex);
   idle.queued = TRUE;
   g_cond_signal (&idle.cond);
@@ -395,7 +386,7 @@ test_batch_idle_writer_sleeps (void)
   wakeups_before = lk_store_debug_futile_wakes (idle.store);
   for (guint i = 1; i <= 50; i++)
     {
-      lk_store_run_async (idle.store, write_school, GUINT_TO_POINTER (i), NULL, idle_job_done_cb, &idle);
+      lk_store_run_async (idle.store, write_school, GUINT_TO_POINTER (i), NULL, count_done_cb, &idle.done);
       wait_done (&idle, 2 + i);
     }
   g_usleep (20 * 1000);
@@ -410,25 +401,11 @@ test_batch_idle_writer_sleeps (void)
   g_main_context_pop_thread_default (context);
   g_mutex_clear (&idle.mutex);
   g_cond_clear (&idle.cond);
-  g_unlink (path);
-  {
-    g_autofree char *wal = g_strconcat (path, "-wal", NULL);
-    g_autofree char *shm = g_strconcat (path, "-shm", NULL);
-    g_unlink (wal);
-    g_unlink (shm);
-  }
+  lk_test_sqlite_remove_files (path);
   g_rmdir (dir);
 }
 
 /* --- transactions nested inside a job --- */
-
-static gboolean
-ensure (LkStore     *store,
-        const char  *name,
-        GError     **error)
-{
-  return lk_store_school_ensure (store, "测试省", name, "pbkdf2-sha256", 1000, NULL, error) > 0;
-}
 
 /* LkStoreJobFunc: nested write transactions, rolled back and committed, at the start of the
  * job (where they share the job's savepoint) and after a write (where they need their own). */
@@ -468,19 +445,6 @@ nested_job (LkStore   *store,
 }
 
 static void
-nested_done_cb (GObject      *source,
-                GAsyncResult *result,
-                gpointer      user_data)
-{
-  gboolean *done = user_data;
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (lk_store_run_finish (result, &error));
-  g_assert_no_error (error);
-  *done = TRUE;
-}
-
-static void
 test_batch_nested (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("lingka-batch-XXXXXX", NULL);
@@ -488,7 +452,7 @@ test_batch_nested (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GMainContext) context = g_main_context_new ();
   g_autoptr(LkStore) store = NULL;
-  gboolean done = FALSE;
+  gint done = 0;
   const struct { const char *name; gint64 count; } expected[] = {
     { "嵌套-A1", 0 }, { "嵌套-A2", 1 }, { "嵌套-B1", 0 }, { "嵌套-C1", 0 }, { "嵌套-C2", 1 },
     { "嵌套-D1", 0 },
@@ -497,8 +461,8 @@ test_batch_nested (void)
   g_main_context_push_thread_default (context);
   store = lk_store_new (path, "NORMAL", &error);
   g_assert_no_error (error);
-  lk_store_run_async (store, nested_job, NULL, NULL, nested_done_cb, &done);
-  while (!done)
+  lk_store_run_async (store, nested_job, NULL, NULL, count_done_cb, &done);
+  while (g_atomic_int_get (&done) == 0)
     g_main_context_iteration (context, TRUE);
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
     {
@@ -509,13 +473,7 @@ test_batch_nested (void)
   lk_store_stop_writer (store);
   g_clear_object (&store);
   g_main_context_pop_thread_default (context);
-  g_unlink (path);
-  {
-    g_autofree char *wal = g_strconcat (path, "-wal", NULL);
-    g_autofree char *shm = g_strconcat (path, "-shm", NULL);
-    g_unlink (wal);
-    g_unlink (shm);
-  }
+  lk_test_sqlite_remove_files (path);
   g_rmdir (dir);
 }
 
