@@ -84,7 +84,7 @@ struct _LkStore
   GMutex        batch_mutex;
   GCond         batch_cond;
   guint         batch_waiters;    /* threads in g_cond_wait (batch_cond) */
-  guint64       futile_wakes;     /* wake-ups sent with nothing for a waiter to do (tests) */
+  guint64       wakes_sent;       /* broadcasts of batch_cond (tests) */
   GQueue        jobs;             /* LkStoreJob */
   gboolean      batch_running;
   LkConnection *batch_connection;
@@ -1071,12 +1071,12 @@ lk_store_debug_batch_stats (LkStore *self,
 }
 
 guint64
-lk_store_debug_futile_wakes (LkStore *self)
+lk_store_debug_batch_wakes (LkStore *self)
 {
   guint64 wakeups;
 
   g_mutex_lock (&self->batch_mutex);
-  wakeups = self->futile_wakes;
+  wakeups = self->wakes_sent;
   g_mutex_unlock (&self->batch_mutex);
   return wakeups;
 }
@@ -1253,14 +1253,15 @@ batch_wait (LkStore *self)
   self->batch_waiters--;
 }
 
+/* Wakes the waiters only when one of them can go on: the writer when jobs are queued, anyone
+ * else only ever waits while stopping. An idle writer woken for nothing cost a futex call and
+ * two context switches for every batch run at once. */
 static void
 batch_wake (LkStore *self)
 {
-  if (self->batch_waiters > 0)
+  if (self->batch_waiters > 0 && (!g_queue_is_empty (&self->jobs) || self->writer_stopping))
     {
-      /* The writer waits for queued jobs; anyone else only ever waits while stopping. */
-      if (g_queue_is_empty (&self->jobs) && !self->writer_stopping)
-        self->futile_wakes++;
+      self->wakes_sent++;
       g_cond_broadcast (&self->batch_cond);
     }
 }
@@ -1283,11 +1284,7 @@ run_batch_locked (LkStore   *self,
 
   g_mutex_lock (&self->batch_mutex);
   self->batch_running = FALSE;
-  /* Only when a waiter can go on: the writer when jobs are queued, or a stop waiting for this
-   * batch. An idle writer woken for nothing cost a futex call and two context switches for
-   * every batch run at once. */
-  if (!g_queue_is_empty (&self->jobs) || self->writer_stopping)
-    batch_wake (self);
+  batch_wake (self);
 }
 
 /* Takes up to BATCH_MAX_JOBS queued jobs. Called with batch_mutex held. */

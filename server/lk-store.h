@@ -88,8 +88,8 @@ char       *lk_store_debug_checksum        (LkStore      *self,
 void        lk_store_debug_batch_stats     (LkStore      *self,
                                             guint64      *batches,
                                             guint64      *jobs);
-/* Wake-ups sent to the batch writer's waiters when none of them had anything to do. */
-guint64     lk_store_debug_futile_wakes    (LkStore      *self);
+/* Wake-ups sent to the batch writer's waiters (the writer thread, a stop). */
+guint64     lk_store_debug_batch_wakes     (LkStore      *self);
 /* Number of rows of @table matching @where (an SQL condition, tests only); -1 on error. */
 gint64      lk_store_debug_count           (LkStore      *self,
                                             const char   *table,
